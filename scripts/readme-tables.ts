@@ -1,0 +1,45 @@
+// Renders the README's configuration and error-code tables from the source of truth
+// (src/config/sidecar-options.ts, src/errors.ts). `node scripts/readme-tables.ts --write`
+// rewrites them in place; test/unit/readme.test.ts fails when they drift.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { SIDECAR_OPTIONS } from '../src/config/sidecar-options.ts';
+import { ERROR_CATALOGUE, ERROR_CODES } from '../src/errors.ts';
+
+const escapeCell = (text: string): string => text.replace(/\|/g, '\\|');
+
+export function configTable(): string {
+  const rows = SIDECAR_OPTIONS.map(
+    (o) =>
+      `| \`${o.env}\` | \`--${o.flag}\` | ${o.defaultValue === undefined ? '—' : `\`${o.defaultValue}\``} | ${escapeCell(o.doc)} |`,
+  );
+  return ['| env var | flag | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+export function errorTable(): string {
+  const rows = ERROR_CODES.map((code) => {
+    const e = ERROR_CATALOGUE[code];
+    return `| \`${code}\` | ${e.retry} | ${escapeCell(e.meaning)} |`;
+  });
+  return ['| code | retry | meaning |', '|---|---|---|', ...rows].join('\n');
+}
+
+export const README_URL = new URL('../README.md', import.meta.url);
+
+/** Replaces the text between `<!-- name:start -->` and `<!-- name:end -->`. */
+export function replaceBlock(readme: string, name: string, body: string): string {
+  const start = `<!-- ${name}:start -->`;
+  const end = `<!-- ${name}:end -->`;
+  const from = readme.indexOf(start);
+  const to = readme.indexOf(end);
+  if (from < 0 || to < from) throw new Error(`README lacks the ${start} ... ${end} markers`);
+  return `${readme.slice(0, from + start.length)}\n${body}\n${readme.slice(to)}`;
+}
+
+export function renderReadme(readme: string): string {
+  return replaceBlock(replaceBlock(readme, 'config-table', configTable()), 'error-table', errorTable());
+}
+
+if (process.argv.includes('--write')) {
+  const before = readFileSync(README_URL, 'utf8');
+  writeFileSync(README_URL, renderReadme(before));
+}

@@ -1,0 +1,201 @@
+/**
+ * The sidecar's options: one row each, the single source for flag parsing, `--help` and the
+ * README's configuration table (a test checks the README against this list).
+ */
+
+export type SidecarOptionKey =
+  | 'stsEndpoint'
+  | 'flavor'
+  | 'roleArn'
+  | 'roleSessionName'
+  | 'durationSeconds'
+  | 'sessionPolicy'
+  | 'tokenFile'
+  | 'caFile'
+  | 'stsTimeoutSeconds'
+  | 'region'
+  | 'maxRefreshIntervalSeconds'
+  | 'listenHost'
+  | 'listenPort'
+  | 'credentialsPath'
+  | 'allowNonLoopback'
+  | 'authTokenFile'
+  | 'authTokenSource'
+  | 'opsHost'
+  | 'opsPort'
+  | 'shutdownGraceSeconds'
+  | 'logLevel';
+
+export interface SidecarOptionSpec {
+  readonly key: SidecarOptionKey;
+  /** Environment variable; flags win over it. */
+  readonly env: string;
+  /** Long flag without the dashes, for node:util parseArgs. */
+  readonly flag: string;
+  /** Default shown to users; `undefined` means none (required, or derived: see `doc`). */
+  readonly defaultValue?: string;
+  /** One sentence for --help and the README. */
+  readonly doc: string;
+}
+
+export const FLAVORS = ['rgw', 'minio', 'aws'] as const;
+export type Flavor = (typeof FLAVORS)[number];
+
+export const AUTH_TOKEN_SOURCES = ['generate', 'file'] as const;
+export type AuthTokenSource = (typeof AUTH_TOKEN_SOURCES)[number];
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Where the projected token lands when the webhook injects the sidecar. */
+export const DEFAULT_TOKEN_FILE = '/var/run/secrets/sts-sidecar/serviceaccount/token';
+
+/** Where the endpoint auth token goes: a shared in-memory emptyDir (see the webhook). */
+export const DEFAULT_AUTH_TOKEN_FILE = '/var/run/sts-sidecar/auth/token';
+
+/** Downward-API variables the session name is derived from. */
+export const ENV_POD_NAME = 'POD_NAME';
+export const ENV_POD_NAMESPACE = 'POD_NAMESPACE';
+
+export const SIDECAR_OPTIONS: readonly SidecarOptionSpec[] = [
+  {
+    key: 'stsEndpoint',
+    env: 'STS_SIDECAR_STS_ENDPOINT',
+    flag: 'sts-endpoint',
+    doc: 'Required. URL of the STS endpoint (the RGW or MinIO base URL), http:// or https://.',
+  },
+  {
+    key: 'flavor',
+    env: 'STS_SIDECAR_FLAVOR',
+    flag: 'flavor',
+    doc: 'Required. Which store answers STS: `rgw` (RoleArn required), `minio` (RoleArn optional) or `aws`.',
+  },
+  {
+    key: 'roleArn',
+    env: 'STS_SIDECAR_ROLE_ARN',
+    flag: 'role-arn',
+    doc: 'Role to assume, e.g. `arn:aws:iam:::role/app`. Sent only when set; required for rgw and aws.',
+  },
+  {
+    key: 'roleSessionName',
+    env: 'STS_SIDECAR_ROLE_SESSION_NAME',
+    flag: 'role-session-name',
+    doc: 'RoleSessionName, 2-64 chars of `[A-Za-z0-9_=,.@-]`. Default: `<POD_NAMESPACE>.<POD_NAME>` mapped to that set, else `sts-sidecar`.',
+  },
+  {
+    key: 'durationSeconds',
+    env: 'STS_SIDECAR_DURATION_SECONDS',
+    flag: 'duration-seconds',
+    defaultValue: '3600',
+    doc: "DurationSeconds, always sent. 900 minimum; at most 43200 (rgw, aws; RGW also rejects values above the role's max session duration, 3600 by default) or 31536000 (minio).",
+  },
+  {
+    key: 'sessionPolicy',
+    env: 'STS_SIDECAR_SESSION_POLICY',
+    flag: 'session-policy',
+    doc: 'Inline session policy (JSON, at most 2048 characters) that narrows the role.',
+  },
+  {
+    key: 'tokenFile',
+    env: 'STS_SIDECAR_TOKEN_FILE',
+    flag: 'token-file',
+    defaultValue: DEFAULT_TOKEN_FILE,
+    doc: 'Projected service-account token file, re-read for every exchange.',
+  },
+  {
+    key: 'caFile',
+    env: 'STS_SIDECAR_CA_FILE',
+    flag: 'ca-file',
+    doc: "PEM bundle of CAs to trust for an https STS endpoint (self-signed RGW/MinIO). Default: Node's built-in CAs.",
+  },
+  {
+    key: 'stsTimeoutSeconds',
+    env: 'STS_SIDECAR_STS_TIMEOUT_SECONDS',
+    flag: 'sts-timeout-seconds',
+    defaultValue: '10',
+    doc: 'Deadline for one STS request, connection included (1-120).',
+  },
+  {
+    key: 'region',
+    env: 'STS_SIDECAR_REGION',
+    flag: 'region',
+    defaultValue: 'us-east-1',
+    doc: 'Region name sent to STS; RGW ignores it and MinIO expects its own (us-east-1 by default).',
+  },
+  {
+    key: 'maxRefreshIntervalSeconds',
+    env: 'STS_SIDECAR_MAX_REFRESH_INTERVAL_SECONDS',
+    flag: 'max-refresh-interval-seconds',
+    doc: 'Refresh at least this often (1-43200), even when the credentials would last longer. Default: only the lifetime rule (50 % +- 10 %).',
+  },
+  {
+    key: 'listenHost',
+    env: 'STS_SIDECAR_LISTEN_HOST',
+    flag: 'listen-host',
+    defaultValue: '127.0.0.1',
+    doc: 'Address of the credentials endpoint. Loopback only (127.0.0.0/8 or ::1) unless --allow-non-loopback true. Use the literal IP in AWS_CONTAINER_CREDENTIALS_FULL_URI.',
+  },
+  {
+    key: 'listenPort',
+    env: 'STS_SIDECAR_LISTEN_PORT',
+    flag: 'listen-port',
+    defaultValue: '8187',
+    doc: 'Port of the credentials endpoint (1024-65535; 0 picks a free one, for tests).',
+  },
+  {
+    key: 'credentialsPath',
+    env: 'STS_SIDECAR_CREDENTIALS_PATH',
+    flag: 'credentials-path',
+    defaultValue: '/v1/credentials',
+    doc: 'Path of the credentials endpoint.',
+  },
+  {
+    key: 'allowNonLoopback',
+    env: 'STS_SIDECAR_ALLOW_NON_LOOPBACK',
+    flag: 'allow-non-loopback',
+    defaultValue: 'false',
+    doc: 'Set to `true` to let --listen-host be a non-loopback address (logged as a warning at start).',
+  },
+  {
+    key: 'authTokenFile',
+    env: 'STS_SIDECAR_AUTH_TOKEN_FILE',
+    flag: 'auth-token-file',
+    defaultValue: DEFAULT_AUTH_TOKEN_FILE,
+    doc: 'File holding the endpoint auth token that apps read via AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE; put it on an in-memory emptyDir.',
+  },
+  {
+    key: 'authTokenSource',
+    env: 'STS_SIDECAR_AUTH_TOKEN_SOURCE',
+    flag: 'auth-token-source',
+    defaultValue: 'generate',
+    doc: '`generate`: write 32 random bytes (hex, mode 0440) to --auth-token-file at start. `file`: use the token an operator put there (re-read when it changes).',
+  },
+  {
+    key: 'opsHost',
+    env: 'STS_SIDECAR_OPS_HOST',
+    flag: 'ops-host',
+    defaultValue: '0.0.0.0',
+    doc: 'Address of the ops listener (/healthz, /readyz, /metrics), reachable by the kubelet and Prometheus.',
+  },
+  {
+    key: 'opsPort',
+    env: 'STS_SIDECAR_OPS_PORT',
+    flag: 'ops-port',
+    defaultValue: '9187',
+    doc: 'Port of the ops listener (1024-65535; 0 picks a free one).',
+  },
+  {
+    key: 'shutdownGraceSeconds',
+    env: 'STS_SIDECAR_SHUTDOWN_GRACE_SECONDS',
+    flag: 'shutdown-grace-seconds',
+    defaultValue: '5',
+    doc: 'After SIGTERM, keep serving still-valid credentials this long (0-600) before closing the listeners.',
+  },
+  {
+    key: 'logLevel',
+    env: 'STS_SIDECAR_LOG_LEVEL',
+    flag: 'log-level',
+    defaultValue: 'info',
+    doc: `Log level: ${LOG_LEVELS.join(', ')}.`,
+  },
+];

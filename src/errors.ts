@@ -1,0 +1,167 @@
+/**
+ * Every error this program raises on purpose is a {@link SidecarError} with a stable `code`.
+ * Callers branch on `code`, never on message text. Messages say what is wrong and how to fix
+ * it, and never contain a secret (token, secret key, session token, endpoint auth token).
+ *
+ * The README's error table is checked against {@link ERROR_CATALOGUE} by a test.
+ */
+
+/** How the refresh scheduler reacts to a failure; decided once, here, per code. */
+export type RetryClass =
+  /** Retry soon with exponential backoff; the old credentials stay in service meanwhile. */
+  | 'transient'
+  /** Retrying the same request cannot help; wait for a new token file (or a long backoff). */
+  | 'permanent'
+  /** Not retried at all: the process cannot run as configured. */
+  | 'fatal';
+
+interface CatalogueEntry {
+  retry: RetryClass;
+  /** One line for the README table: when it happens and what to do. */
+  meaning: string;
+}
+
+/** The closed set of error codes. Metric labels use these codes and nothing else. */
+export const ERROR_CATALOGUE = {
+  CONFIG_INVALID: {
+    retry: 'fatal',
+    meaning: 'One or more options are invalid; every bad option is listed with its fix. Exit code 2.',
+  },
+  TOKEN_FILE_MISSING: {
+    retry: 'permanent',
+    meaning: 'The projected token file does not exist. Check the projected volume and --token-file.',
+  },
+  TOKEN_FILE_EMPTY: {
+    retry: 'permanent',
+    meaning: 'The token file is empty (the kubelet has not written it yet, or the wrong file is mounted).',
+  },
+  TOKEN_FILE_UNREADABLE: {
+    retry: 'permanent',
+    meaning: 'The token file exists but cannot be read (permissions, or it is a directory).',
+  },
+  TOKEN_NOT_JWT: {
+    retry: 'permanent',
+    meaning: 'The token file does not hold a JWT (three base64url parts with a JSON header and payload).',
+  },
+  TOKEN_EXPIRED: {
+    retry: 'permanent',
+    meaning: 'The token in the file is past its `exp`; the kubelet should rotate it. Waits for a new file.',
+  },
+  STS_REJECTED_TOKEN: {
+    retry: 'permanent',
+    meaning:
+      'STS refused the web identity token (InvalidIdentityToken, ExpiredTokenException, IDPRejectedClaim): check issuer, audience and the OIDC provider.',
+  },
+  STS_ACCESS_DENIED: {
+    retry: 'permanent',
+    meaning: "STS answered AccessDenied: the role's trust policy does not admit this token's iss/aud/sub.",
+  },
+  STS_INVALID_REQUEST: {
+    retry: 'permanent',
+    meaning:
+      'STS refused the request parameters (ValidationError, InvalidParameterValue, MalformedPolicyDocument, PackedPolicyTooLarge, other 4xx).',
+  },
+  STS_THROTTLED: {
+    retry: 'transient',
+    meaning: 'STS asked us to slow down (Throttling, SlowDown, 429). Retried with backoff.',
+  },
+  STS_SERVER_ERROR: {
+    retry: 'transient',
+    meaning: 'STS answered with a 5xx. Retried with backoff; the old credentials stay in service.',
+  },
+  STS_UNREACHABLE: {
+    retry: 'transient',
+    meaning: 'No connection to STS (refused, reset, DNS, TLS). Check --sts-endpoint and --ca-file.',
+  },
+  STS_TIMEOUT: {
+    retry: 'transient',
+    meaning: 'STS did not answer within --sts-timeout-seconds. Retried with backoff.',
+  },
+  STS_BAD_RESPONSE: {
+    retry: 'transient',
+    meaning:
+      'STS answered something that is not a valid AssumeRoleWithWebIdentity response (HTML, truncated XML, missing fields).',
+  },
+  STS_EXPIRED_CREDENTIALS: {
+    retry: 'transient',
+    meaning:
+      'STS returned credentials that are already expired or expire within 60 s (clock skew?). They are never served.',
+  },
+  AUTH_TOKEN_FILE_UNWRITABLE: {
+    retry: 'fatal',
+    meaning:
+      'The endpoint auth token cannot be written to --auth-token-file (mount a writable in-memory emptyDir there). Exit code 2.',
+  },
+  AUTH_TOKEN_FILE_INVALID: {
+    retry: 'fatal',
+    meaning:
+      'With --auth-token-source file, the token file is missing, too short or holds a line break. Exit code 2.',
+  },
+  LISTEN_FAILED: {
+    retry: 'fatal',
+    meaning:
+      'A listener could not bind (port in use, address not on this host). Change --listen-port / --ops-port. Exit code 2.',
+  },
+  NO_VALID_CREDENTIALS: {
+    retry: 'transient',
+    meaning: 'No credentials with at least 60 s left are held right now; the endpoint answers 503.',
+  },
+} as const satisfies Record<string, CatalogueEntry>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export const ERROR_CODES = Object.keys(ERROR_CATALOGUE) as ErrorCode[];
+
+/** The retry class of a code, from the catalogue. */
+export function retryClassOf(code: ErrorCode): RetryClass {
+  return ERROR_CATALOGUE[code].retry;
+}
+
+export interface SidecarErrorOptions {
+  cause?: unknown;
+  /** Extra non-secret fields for log lines (e.g. the upstream STS error code). */
+  details?: Record<string, string | number | boolean | undefined>;
+}
+
+/** Base of every error we raise on purpose. Constructors have no side effects. */
+export class SidecarError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Readonly<Record<string, string | number | boolean | undefined>>;
+
+  constructor(code: ErrorCode, message: string, options: SidecarErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SidecarError';
+    this.code = code;
+    this.details = Object.freeze({ ...options.details });
+  }
+
+  get retry(): RetryClass {
+    return retryClassOf(this.code);
+  }
+}
+
+/** One invalid option: which one (env var and flag) and how to fix it. */
+export interface ConfigIssue {
+  /** Env var name, e.g. STS_SIDECAR_ROLE_ARN. */
+  env: string;
+  /** Flag, e.g. --role-arn. */
+  flag: string;
+  /** What is wrong and how to fix it, one sentence. Never echoes a secret value. */
+  problem: string;
+}
+
+/** All bad options at once, so an operator fixes them in one round trip. */
+export class ConfigError extends SidecarError {
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(issues: readonly ConfigIssue[]) {
+    const lines = issues.map((i) => `  - ${i.env} / ${i.flag}: ${i.problem}`);
+    super('CONFIG_INVALID', `invalid configuration (${issues.length} problem(s)):\n${lines.join('\n')}`);
+    this.name = 'ConfigError';
+    this.issues = Object.freeze([...issues]);
+  }
+}
+
+export function isSidecarError(value: unknown): value is SidecarError {
+  return value instanceof SidecarError;
+}

@@ -1,0 +1,170 @@
+import type { AddressInfo } from 'node:net';
+import { loadSidecarConfig, type SidecarConfig } from './config/sidecar-config.ts';
+import { ConfigError, isSidecarError, SidecarError } from './errors.ts';
+import { createLogger, type Logger } from './log.ts';
+import { SidecarMetrics } from './metrics.ts';
+import { generateAuthToken, readAuthTokenFile, writeAuthTokenFile } from './server/auth-token.ts';
+import { createCredentialsServer } from './server/credentials-server.ts';
+import { closeGracefully, listen } from './server/http-lifecycle.ts';
+import { createOpsServer } from './server/ops-server.ts';
+import { Sidecar } from './sidecar.ts';
+import { TokenWatcher } from './token/token-watcher.ts';
+
+const EXIT_OK = 0;
+const EXIT_USAGE = 2;
+/** Listeners get this long to finish requests in progress after the grace period. */
+const CLOSE_DEADLINE_MS = 2_000;
+
+/** A running sidecar: both listeners bound, the engine started. */
+export interface RunningSidecar {
+  readonly credentialsAddress: AddressInfo;
+  readonly opsAddress: AddressInfo;
+  readonly sidecar: Sidecar;
+  /** SIGTERM behaviour: stop refreshing, serve for the grace period, close listeners. */
+  shutdown(reason: string): Promise<void>;
+}
+
+/**
+ * Brings the sidecar up in order: auth token, listeners (the endpoint answers 503 and /readyz
+ * fails until the first exchange), then the engine. Throws a fatal SidecarError when a file
+ * or port is unusable.
+ */
+export async function startSidecarApp(config: SidecarConfig, logger: Logger): Promise<RunningSidecar> {
+  const log = logger.child({ component: 'server' });
+  const metrics = new SidecarMetrics();
+  const sidecar = new Sidecar({ config, logger, metrics });
+
+  let authToken: Buffer;
+  let authWatcher: TokenWatcher | undefined;
+  if (config.authTokenSource === 'generate') {
+    const token = generateAuthToken();
+    await writeAuthTokenFile(config.authTokenFile, token);
+    authToken = Buffer.from(token);
+  } else {
+    authToken = Buffer.from(await readAuthTokenFile(config.authTokenFile));
+    // SDKs re-read the file per request, so a rotated token must be honoured at once.
+    authWatcher = new TokenWatcher({ tokenFile: config.authTokenFile, pollIntervalMs: 1_000 });
+    authWatcher.on('change', () => {
+      readAuthTokenFile(config.authTokenFile).then(
+        (token) => {
+          authToken = Buffer.from(token);
+          log.info({ event: 'auth_token_reloaded' }, 'endpoint auth token reloaded');
+        },
+        (error: unknown) =>
+          log.error({ event: 'auth_token_reload_failed', err: error }, 'kept the previous auth token'),
+      );
+    });
+    await authWatcher.start();
+  }
+
+  const credentialsServer = createCredentialsServer({
+    store: sidecar.store,
+    metrics,
+    path: config.credentialsPath,
+    authToken: () => authToken,
+    retryAfterSeconds: () => {
+      const next = sidecar.scheduler.nextAttemptAt;
+      return next === undefined ? 1 : Math.min(30, (next - Date.now()) / 1000);
+    },
+  });
+  const opsServer = createOpsServer({ store: sidecar.store, metrics });
+  const credentialsAddress = await listenOrFail(
+    credentialsServer,
+    config.listenHost,
+    config.listenPort,
+    'listen',
+  );
+  const opsAddress = await listenOrFail(opsServer, config.opsHost, config.opsPort, 'ops');
+  if (config.nonLoopbackListen)
+    log.warn(
+      { event: 'non_loopback_listen', host: config.listenHost },
+      'the credentials endpoint listens on a non-loopback address: only the auth token protects it',
+    );
+  log.info(
+    {
+      event: 'listening',
+      credentialsUrl: `http://${hostForUrl(credentialsAddress)}:${credentialsAddress.port}${config.credentialsPath}`,
+      authTokenFile: config.authTokenFile,
+      opsUrl: `http://${hostForUrl(opsAddress)}:${opsAddress.port}`,
+    },
+    'listening',
+  );
+  // Not awaited: the first exchange may take a while or fail; the listeners already say so.
+  void sidecar.start();
+
+  return {
+    credentialsAddress,
+    opsAddress,
+    sidecar,
+    async shutdown(reason: string) {
+      log.info({ event: 'stop', reason, graceMs: config.shutdownGraceMs }, 'stopping: no more refreshes');
+      await sidecar.stop();
+      await authWatcher?.close();
+      // Legacy (non-native) sidecars can be stopped before the app is done; keep serving what
+      // is still valid for the grace period. Expired credentials stay unservable meanwhile.
+      if (config.shutdownGraceMs > 0)
+        await new Promise((resolve) => setTimeout(resolve, config.shutdownGraceMs));
+      const [creds, ops] = await Promise.all([
+        closeGracefully(credentialsServer, CLOSE_DEADLINE_MS),
+        closeGracefully(opsServer, CLOSE_DEADLINE_MS),
+      ]);
+      log.info({ event: 'stopped', forcedClose: creds.forced || ops.forced }, 'stopped');
+    },
+  };
+}
+
+async function listenOrFail(
+  server: Parameters<typeof listen>[0],
+  host: string,
+  port: number,
+  which: 'listen' | 'ops',
+): Promise<AddressInfo> {
+  try {
+    return await listen(server, host, port);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new SidecarError(
+      'LISTEN_FAILED',
+      `cannot listen on ${host}:${port} (${code}). Change --${which}-port or --${which}-host.`,
+      { cause: error },
+    );
+  }
+}
+
+function hostForUrl(address: AddressInfo): string {
+  return address.family === 'IPv6' ? `[${address.address}]` : address.address;
+}
+
+/**
+ * The `sidecar` subcommand: validate the configuration once, start, run until SIGTERM/SIGINT.
+ * A bad configuration exits 2 with every problem listed and no stack trace, and a failing STS
+ * never stops the process (the scheduler retries), so there is no crash loop.
+ */
+export async function runSidecar(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let config: SidecarConfig;
+  try {
+    config = loadSidecarConfig(argv, env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(
+      `sts-sidecar: ${error.code}: ${error.message}\nRun sts-sidecar --help for every option.\n`,
+    );
+    return EXIT_USAGE;
+  }
+  const logger = createLogger({ level: config.logLevel });
+  let running: RunningSidecar;
+  try {
+    running = await startSidecarApp(config, logger);
+  } catch (error) {
+    if (!isSidecarError(error) || error.retry !== 'fatal') throw error;
+    logger.fatal({ event: 'start_failed', err: error }, 'cannot start');
+    process.stderr.write(`sts-sidecar: ${error.code}: ${error.message}\n`);
+    return EXIT_USAGE;
+  }
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  await running.shutdown(signal);
+  return EXIT_OK;
+}

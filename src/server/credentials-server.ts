@@ -1,0 +1,137 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { CredentialStore } from '../credentials/credential-store.ts';
+import type { Credentials } from '../credentials/credentials.ts';
+import type { SidecarMetrics } from '../metrics.ts';
+import { authTokenMatches } from './auth-token.ts';
+
+/** The ECS container-credentials JSON every SDK parses (research table b). */
+export interface EcsCredentialsBody {
+  AccessKeyId: string;
+  SecretAccessKey: string;
+  Token: string;
+  /** `Date.toISOString()`: the JS SDK accepts only a `Z` suffix, not `+00:00`. */
+  Expiration: string;
+}
+
+export function toEcsCredentialsBody(c: Credentials): EcsCredentialsBody {
+  return {
+    AccessKeyId: c.accessKeyId,
+    SecretAccessKey: c.secretAccessKey,
+    Token: c.sessionToken,
+    Expiration: c.expiration.toISOString(),
+  };
+}
+
+export interface CredentialsServerOptions {
+  store: CredentialStore;
+  metrics: SidecarMetrics;
+  /** Path SDKs ask for, e.g. /v1/credentials. */
+  path: string;
+  /** The current auth token; a function so a rotated token file takes effect at once. */
+  authToken: () => Buffer;
+  /** Seconds for Retry-After on 503 (when the next exchange is due, roughly). */
+  retryAfterSeconds: () => number;
+}
+
+// Limits that keep a misbehaving local client from holding resources: SDK requests are a
+// few hundred bytes and answered from memory in microseconds.
+const MAX_HEADER_BYTES = 8 * 1024;
+const HEADERS_TIMEOUT_MS = 5_000;
+const REQUEST_TIMEOUT_MS = 10_000;
+const KEEP_ALIVE_TIMEOUT_MS = 30_000;
+
+const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
+
+/**
+ * The loopback ECS-style credentials endpoint: the only place where errors become HTTP. It
+ * never calls STS; it serves what the store holds, pre-serialised when it changes, and only
+ * while the store says it is servable.
+ */
+export function createCredentialsServer(options: CredentialsServerOptions): Server {
+  const { store, metrics, path } = options;
+  let servedFor: Credentials | undefined;
+  let body = Buffer.alloc(0);
+  const bodyFor = (c: Credentials): Buffer => {
+    if (c !== servedFor) {
+      body = Buffer.from(JSON.stringify(toEcsCredentialsBody(c)));
+      servedFor = c;
+    }
+    return body;
+  };
+  store.on('change', (c) => {
+    if (c) bodyFor(c);
+  });
+
+  interface Answer {
+    status: number;
+    body: Buffer;
+    headers?: Record<string, string>;
+  }
+  const error = (
+    status: number,
+    code: string,
+    message: string,
+    headers?: Record<string, string>,
+  ): Answer => ({
+    status,
+    body: Buffer.from(JSON.stringify({ Code: code, Message: message })),
+    ...(headers ? { headers } : {}),
+  });
+
+  /** Decides the answer; each status code has exactly one cause. */
+  const answer = (req: IncomingMessage): Answer => {
+    const pathname = (req.url ?? '').split('?', 1)[0];
+    if (req.headers['x-forwarded-for'] !== undefined || req.headers.forwarded !== undefined)
+      return error(403, 'ProxiedRequestRefused', 'Requests relayed by a proxy are refused.');
+    if (pathname !== path) return error(404, 'NotFound', `Credentials are served at ${path}.`);
+    if (req.method !== 'GET') return error(405, 'MethodNotAllowed', 'Use GET.', { allow: 'GET' });
+    // `Content-Length: 0` is harmless (some clients send it on GET); any body is not.
+    if (Number(req.headers['content-length'] ?? 0) !== 0 || req.headers['transfer-encoding'] !== undefined)
+      return error(400, 'BodyNotAllowed', 'A credentials request has no body.', { connection: 'close' });
+    if (!authTokenMatches(req.headers.authorization, options.authToken()))
+      return error(
+        401,
+        'Unauthorized',
+        'Missing or wrong Authorization header: send the contents of AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE.',
+      );
+    const credentials = store.servable();
+    if (credentials === undefined)
+      return error(
+        503,
+        'NO_VALID_CREDENTIALS',
+        'No credentials with at least 60 s left are held; retry shortly.',
+        {
+          'retry-after': String(Math.max(1, Math.ceil(options.retryAfterSeconds()))),
+        },
+      );
+    return { status: 200, body: bodyFor(credentials) };
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const { status, body: payload, headers } = answer(req);
+    metrics.credentialRequests.inc({ status: String(status) });
+    res.writeHead(status, { ...JSON_HEADERS, 'content-length': String(payload.length), ...headers });
+    res.end(payload);
+  };
+
+  const server = createServer(
+    {
+      maxHeaderSize: MAX_HEADER_BYTES,
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    },
+    handle,
+  );
+  // Oversized headers, garbage and slowloris end in 'clientError': answer 400/431 or drop.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const status =
+      error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    metrics.credentialRequests.inc({ status: String(status) });
+    socket.end(
+      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
+    );
+  });
+  return server;
+}

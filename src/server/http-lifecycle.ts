@@ -1,0 +1,38 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** Starts listening; resolves with the bound address, rejects with the listen error (EADDRINUSE…). */
+export async function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
+  const failed = once(server, 'error').then(([error]) => {
+    throw error;
+  });
+  server.listen({ port, host, exclusive: true });
+  await Promise.race([once(server, 'listening'), failed]);
+  failed.catch(() => {});
+  return server.address() as AddressInfo;
+}
+
+export interface CloseResult {
+  /** Connections still open at the deadline were destroyed. */
+  readonly forced: boolean;
+}
+
+/**
+ * Closes gracefully: stop accepting, let requests in progress finish and idle keep-alive
+ * connections go, then destroy whatever is still open at the deadline.
+ */
+export async function closeGracefully(server: Server, deadlineMs: number): Promise<CloseResult> {
+  if (!server.listening) return { forced: false };
+  const closed = once(server, 'close');
+  server.close();
+  server.closeIdleConnections();
+  let forced = false;
+  const timer = setTimeout(() => {
+    forced = true;
+    server.closeAllConnections();
+  }, deadlineMs);
+  await closed;
+  clearTimeout(timer);
+  return { forced };
+}

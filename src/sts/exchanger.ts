@@ -1,0 +1,172 @@
+import { Agent as HttpsAgent } from 'node:https';
+import {
+  AssumeRoleWithWebIdentityCommand,
+  type AssumeRoleWithWebIdentityCommandInput,
+  type AssumeRoleWithWebIdentityCommandOutput,
+  STSClient,
+} from '@aws-sdk/client-sts';
+import type { Flavor } from '../config/sidecar-options.ts';
+import type { Credentials } from '../credentials/credentials.ts';
+import { SidecarError } from '../errors.ts';
+import { classifyStsError } from './classify-sts-error.ts';
+import { addStsErrorBodyMiddleware } from './sts-error-body.ts';
+
+export interface StsExchangerOptions {
+  /** STS base URL (RGW or MinIO). */
+  endpoint: string;
+  flavor: Flavor;
+  region: string;
+  /** Sent only when set (MinIO in claim mode must not receive one). */
+  roleArn: string | undefined;
+  roleSessionName: string;
+  /** Always sent: MinIO without it ties the credentials to the JWT's exp (research section 6). */
+  durationSeconds: number;
+  sessionPolicy: string | undefined;
+  /** Extra CAs for an https endpoint; Node's built-in CAs otherwise. */
+  caPem: string | undefined;
+  /** Deadline for one call, connection included, in ms. */
+  timeoutMs: number;
+  /** Clock in ms since the epoch; injectable so tests can run on virtual time. */
+  now: () => number;
+  /** Credentials with less than this left are refused as if expired (ms). */
+  minRemainingMs: number;
+}
+
+/** A successful exchange: our credentials plus non-secret fields for the log line. */
+export interface ExchangeSuccess {
+  readonly credentials: Credentials;
+  readonly assumedRoleArn: string | undefined;
+  readonly subjectFromToken: string | undefined;
+}
+
+const REDACTED = '[REDACTED]';
+// A compact JWS anywhere in a string: three base64url runs separated by dots.
+const JWT_LIKE = /[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g;
+const MAX_UPSTREAM_MESSAGE_CHARS = 300;
+
+/**
+ * Calls AssumeRoleWithWebIdentity once and turns the answer into {@link Credentials}, or into a
+ * SidecarError whose code says how to retry. It does not retry: the scheduler owns timing, so
+ * the SDK's own retries are off (`maxAttempts: 1`).
+ */
+export class StsExchanger {
+  readonly #options: StsExchangerOptions;
+  readonly #client: STSClient;
+
+  constructor(options: StsExchangerOptions) {
+    this.#options = options;
+    const httpsAgent = new HttpsAgent({
+      keepAlive: true,
+      ...(options.caPem === undefined ? {} : { ca: options.caPem }),
+    });
+    this.#client = new STSClient({
+      endpoint: options.endpoint,
+      region: options.region,
+      maxAttempts: 1,
+      requestHandler: {
+        httpsAgent,
+        connectionTimeout: options.timeoutMs,
+        requestTimeout: options.timeoutMs,
+        throwOnRequestTimeout: true,
+      },
+    });
+    addStsErrorBodyMiddleware(this.#client);
+  }
+
+  /** The exact parameters sent, for a token (exported for tests and the debug log). */
+  buildInput(token: string): AssumeRoleWithWebIdentityCommandInput {
+    const o = this.#options;
+    return {
+      WebIdentityToken: token,
+      RoleSessionName: o.roleSessionName,
+      DurationSeconds: o.durationSeconds,
+      ...(o.roleArn === undefined ? {} : { RoleArn: o.roleArn }),
+      ...(o.sessionPolicy === undefined ? {} : { Policy: o.sessionPolicy }),
+    } as AssumeRoleWithWebIdentityCommandInput;
+  }
+
+  async exchange(token: string): Promise<ExchangeSuccess> {
+    let output: AssumeRoleWithWebIdentityCommandOutput;
+    try {
+      output = await this.#client.send(new AssumeRoleWithWebIdentityCommand(this.buildInput(token)), {
+        abortSignal: AbortSignal.timeout(this.#options.timeoutMs),
+      });
+    } catch (error) {
+      throw this.#toSidecarError(error, token);
+    }
+    const c = output.Credentials;
+    const missing = (['AccessKeyId', 'SecretAccessKey', 'SessionToken'] as const).filter(
+      (field) => typeof c?.[field] !== 'string' || c[field] === '',
+    );
+    const expiration = c?.Expiration;
+    const problems: string[] = [...missing];
+    if (!(expiration instanceof Date) || Number.isNaN(expiration.getTime())) problems.push('Expiration');
+    if (c === undefined || problems.length > 0) {
+      throw new SidecarError(
+        'STS_BAD_RESPONSE',
+        `STS answered 200 without ${problems.join(', ')} in Credentials; is --sts-endpoint an STS endpoint?`,
+        { details: { missing: problems.join(',') } },
+      );
+    }
+    const remainingMs = expiration!.getTime() - this.#options.now();
+    if (remainingMs < this.#options.minRemainingMs) {
+      throw new SidecarError(
+        'STS_EXPIRED_CREDENTIALS',
+        `STS returned credentials expiring at ${expiration!.toISOString()}, ${Math.round(remainingMs / 1000)} s from now; ` +
+          'they are not served. Check the clocks of this node and the store.',
+        { details: { expiration: expiration!.toISOString() } },
+      );
+    }
+    return {
+      credentials: Object.freeze({
+        accessKeyId: c.AccessKeyId!,
+        secretAccessKey: c.SecretAccessKey!,
+        sessionToken: c.SessionToken!,
+        expiration: new Date(expiration!.getTime()),
+      }),
+      assumedRoleArn: output.AssumedRoleUser?.Arn,
+      subjectFromToken: output.SubjectFromWebIdentityToken,
+    };
+  }
+
+  close(): void {
+    this.#client.destroy();
+  }
+
+  #toSidecarError(error: unknown, token: string): SidecarError {
+    const failure = classifyStsError(error);
+    const upstream = scrubSecrets(failure.upstreamMessage ?? '', token);
+    const status = failure.httpStatus === undefined ? '' : `HTTP ${failure.httpStatus} `;
+    const what = failure.upstreamCode ?? 'error';
+    return new SidecarError(
+      failure.code,
+      `STS call to ${this.#options.endpoint} failed: ${status}${what}${upstream ? `: ${upstream}` : ''}. ${HINTS[failure.code] ?? ''}`.trim(),
+      {
+        // The SDK error keeps the raw response; it stays out of logs (see log.ts serializeError).
+        cause: error,
+        details: { upstreamCode: failure.upstreamCode, httpStatus: failure.httpStatus },
+      },
+    );
+  }
+}
+
+const HINTS: Partial<Record<string, string>> = {
+  STS_REJECTED_TOKEN:
+    "Check that the store's OIDC provider trusts the token's issuer and audience (ClientID) and can fetch its JWKS.",
+  STS_ACCESS_DENIED: "Check the role's trust policy conditions on the token's iss, aud and sub.",
+  STS_INVALID_REQUEST: 'Check --role-arn, --duration-seconds (the role may allow less) and --session-policy.',
+  STS_UNREACHABLE: 'Check --sts-endpoint, the network path and, for https, --ca-file.',
+  STS_TIMEOUT: 'Raise --sts-timeout-seconds if the store is slow.',
+};
+
+/**
+ * Removes the token, and anything shaped like a JWT, from a message the store sent back, then
+ * caps its length. Stores are not known to echo the token, but a proxy or a future version
+ * might, and the message reaches logs.
+ */
+export function scrubSecrets(message: string, token: string): string {
+  let out = message;
+  if (token.length > 0) out = out.split(token).join(REDACTED);
+  out = out.replace(JWT_LIKE, REDACTED).replace(/\s+/g, ' ').trim();
+  return out.length > MAX_UPSTREAM_MESSAGE_CHARS ? `${out.slice(0, MAX_UPSTREAM_MESSAGE_CHARS)}…` : out;
+}

@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { SidecarError } from '../errors.ts';
+import { decodeJwtClaims } from './jwt-claims.ts';
+import type { ProjectedToken } from './projected-token.ts';
+
+/** Options for {@link TokenSource}. */
+export interface TokenSourceOptions {
+  /** Path of the projected token, usually a symlink the kubelet swaps (--token-file / STS_SIDECAR_TOKEN_FILE). */
+  tokenFile: string;
+  /** Clock in milliseconds since the epoch, for the `exp` check. Default `Date.now`. */
+  now?: () => number;
+}
+
+const FIX = 'Check the projected serviceAccountToken volume and --token-file / STS_SIDECAR_TOKEN_FILE.';
+
+/**
+ * A single line ending is what `echo` or a hand-made Secret adds; anything else around the token
+ * is left alone so that a mangled file fails as TOKEN_NOT_JWT instead of being silently repaired.
+ */
+function stripLineEnding(text: string): string {
+  return text.replace(/\r?\n$/, '');
+}
+
+function sha256Hex(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+/**
+ * Reads the projected service-account token. There is no cache on purpose: the kubelet
+ * rotates the file by swapping the `..data` symlink, once the token is older than 80 % of its
+ * lifetime or 24 h (k8s API reference, ServiceAccountTokenProjection.expirationSeconds), so every
+ * exchange must read it again. A string kept across exchanges would eventually reach STS expired.
+ */
+export class TokenSource {
+  readonly tokenFile: string;
+  readonly #now: () => number;
+
+  constructor(options: TokenSourceOptions) {
+    this.tokenFile = options.tokenFile;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * Reads, checks and decodes the token file, fresh on every call.
+   *
+   * @throws SidecarError with code TOKEN_FILE_MISSING (no file, or a dangling symlink),
+   * TOKEN_FILE_EMPTY, TOKEN_FILE_UNREADABLE (permissions, a directory, other I/O errors),
+   * TOKEN_NOT_JWT or TOKEN_EXPIRED (`exp` at or before now). Messages name the file, never its content.
+   */
+  async read(): Promise<ProjectedToken> {
+    const value = stripLineEnding(await this.#readText());
+    if (value.trim() === '') {
+      throw new SidecarError(
+        'TOKEN_FILE_EMPTY',
+        `token file ${this.tokenFile} is empty or only whitespace (the kubelet has not written it yet, or the wrong file is mounted). ${FIX}`,
+      );
+    }
+    let claims: ProjectedToken['claims'];
+    try {
+      claims = decodeJwtClaims(value);
+    } catch (err) {
+      const why = err instanceof SidecarError ? err.message : 'not a JWT';
+      throw new SidecarError(
+        'TOKEN_NOT_JWT',
+        `token file ${this.tokenFile} does not hold a JWT (${why}). ${FIX}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    const nowSeconds = this.#now() / 1000;
+    if (claims.exp !== undefined && claims.exp <= nowSeconds) {
+      throw new SidecarError(
+        'TOKEN_EXPIRED',
+        `token in ${this.tokenFile} expired at ${isoSeconds(claims.exp)} (now ${isoSeconds(nowSeconds)}); ` +
+          'the kubelet should have rotated it: check that the kubelet is running and the node clock is right. ' +
+          FIX,
+        { details: { exp: claims.exp } },
+      );
+    }
+    return Object.freeze({ value, claims, fingerprint: sha256Hex(value) });
+  }
+
+  /**
+   * The SHA-256 hex of the current token (same value as `read().fingerprint`), or undefined when
+   * the file is missing, unreadable or empty. Never throws; it does not decode or check `exp`.
+   * The watcher uses it to tell a real rotation from the several events one rotation causes.
+   */
+  async fingerprintNow(): Promise<string | undefined> {
+    try {
+      const value = stripLineEnding(await readFile(this.tokenFile, 'utf8'));
+      return value.trim() === '' ? undefined : sha256Hex(value);
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #readText(): Promise<string> {
+    try {
+      return await readFile(this.tokenFile, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        // readFile follows symlinks, so a link whose target is gone lands here too.
+        throw new SidecarError(
+          'TOKEN_FILE_MISSING',
+          `token file ${this.tokenFile} does not exist (or is a symlink to nothing). ${FIX}`,
+          { cause: err },
+        );
+      }
+      throw new SidecarError(
+        'TOKEN_FILE_UNREADABLE',
+        `token file ${this.tokenFile} cannot be read (${code ?? 'unknown error'}${code === 'EISDIR' ? ': it is a directory' : ''}${code === 'EACCES' ? ': permission denied, check the volume mode and the container user' : ''}). ${FIX}`,
+        { cause: err },
+      );
+    }
+  }
+}
+
+function isoSeconds(seconds: number): string {
+  const date = new Date(seconds * 1000);
+  return Number.isNaN(date.getTime()) ? String(seconds) : date.toISOString();
+}
