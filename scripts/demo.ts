@@ -3,6 +3,7 @@
 // kubelet-style projected token volume, runs the built sidecar against them, rotates the token
 // once and shows the credentials being refreshed with it. Needs nothing but `npm ci`.
 import { spawn } from 'node:child_process';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,13 +59,35 @@ const deadline = setTimeout(() => {
   process.exit(1);
 }, DEADLINE_MS);
 
+/**
+ * What an app does with no code change: the AWS SDK's default chain finds the endpoint through
+ * AWS_CONTAINER_CREDENTIALS_FULL_URI and reads the token file AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE.
+ */
+async function appResolvesCredentials(credentialsUrl: string): Promise<void> {
+  process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = credentialsUrl;
+  process.env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = authTokenFile;
+  process.env.AWS_CONFIG_FILE = join(authDir, 'none');
+  process.env.AWS_SHARED_CREDENTIALS_FILE = join(authDir, 'none');
+  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  const credentials = await defaultProvider()();
+  say(
+    'app',
+    `AWS SDK got AccessKeyId ${credentials.accessKeyId}, expires ${credentials.expiration?.toISOString()}`,
+  );
+}
+
+let credentialsUrl = '';
 let rotatedToken: string | undefined;
 let refreshes = 0;
 let ok = false;
 for await (const line of createInterface({ input: child.stdout })) {
   const entry = JSON.parse(line) as Record<string, string>;
+  if (entry.event === 'listening') {
+    credentialsUrl = entry.credentialsUrl!;
+    say('sidecar', `serving ${credentialsUrl} (auth token in ${authTokenFile})`);
+  }
   if (entry.event !== 'exchange') {
-    if (entry.event === 'start' || entry.event === 'stopped') say('sidecar', `${entry.msg}`);
+    if (entry.event === 'stopped') say('sidecar', 'stopped');
     continue;
   }
   if (entry.result !== 'success') {
@@ -78,6 +101,7 @@ for await (const line of createInterface({ input: child.stdout })) {
     `credentials #${refreshes}: AccessKeyId ${entry.accessKeyId}, expires ${entry.expiration}, ` +
       `next refresh ${entry.nextAttemptAt} (${entry.durationMs} ms)`,
   );
+  await appResolvesCredentials(credentialsUrl);
   if (refreshes === 1) {
     rotatedToken = mint();
     await volume.write(rotatedToken);

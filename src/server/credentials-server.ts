@@ -39,6 +39,9 @@ const MAX_HEADER_BYTES = 8 * 1024;
 const HEADERS_TIMEOUT_MS = 5_000;
 const REQUEST_TIMEOUT_MS = 10_000;
 const KEEP_ALIVE_TIMEOUT_MS = 30_000;
+// Node enforces the two timeouts above only when it sweeps connections (every 30 s by default);
+// sweep every second so a slowloris client is cut off close to HEADERS_TIMEOUT_MS.
+const CONNECTIONS_CHECK_INTERVAL_MS = 1_000;
 
 const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
 
@@ -120,6 +123,7 @@ export function createCredentialsServer(options: CredentialsServerOptions): Serv
       headersTimeout: HEADERS_TIMEOUT_MS,
       requestTimeout: REQUEST_TIMEOUT_MS,
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS,
     },
     handle,
   );

@@ -66,8 +66,8 @@ export function addStsErrorBodyMiddleware(client: STSClient): void {
         response.statusCode,
       );
     };
-  // biome-ignore lint/suspicious/noExplicitAny: the SDK's middleware types live in a transitive package.
-  (client.middlewareStack as any).addRelativeTo(middleware, {
+  // `as never`: the SDK's middleware types live in a transitive package we do not import.
+  client.middlewareStack.addRelativeTo(middleware as never, {
     name: 'stsSidecarErrorBody',
     relation: 'after',
     toMiddleware: 'deserializerMiddleware',

@@ -211,6 +211,7 @@ export class FakeSts extends EventEmitter {
 
   /** Starts the fake on 127.0.0.1:0 and resolves once it listens. */
   static async start(opts: FakeStsOptions): Promise<FakeSts> {
+    // eslint-disable-next-line prefer-const -- read by the handler before the server exists to assign it
     let self: FakeSts | undefined;
     const handler = (req: IncomingMessage, res: ServerResponse) => {
       if (!self) return void res.destroy();

@@ -138,6 +138,7 @@ export class OidcIssuer {
   /** Starts the issuer and resolves once it listens. */
   static async start(opts: OidcIssuerOptions = {}): Promise<OidcIssuer> {
     const key = await newSigningKey(opts.x5c ?? false);
+    // eslint-disable-next-line prefer-const -- read by the handler before the server exists to assign it
     let self: OidcIssuer | undefined;
     const handler = (req: IncomingMessage, res: ServerResponse) => {
       if (self) self.#handle(req, res);

@@ -101,49 +101,53 @@ test('unknown subcommand and unknown flag exit 2', async () => {
   assert.match(flag.stderr, /no-such-flag/);
 });
 
-test('runs against STS, logs NDJSON, survives STS outages, stops cleanly on SIGTERM', {
-  timeout: 30_000,
-}, async (t) => {
-  const issuer = await OidcIssuer.start();
-  const sts = await FakeSts.start({
-    mode: 'rgw',
-    trustedIssuers: [issuer.issuer],
-    audience: AUDIENCE,
-    roles: [{ arn: ROLE }],
-  });
-  const volume = await KubeletTokenVolume.create(issuer.signToken({ audience: AUDIENCE }));
-  const authDir = mkdtempSync(join(tmpdir(), 'sts-sidecar-auth-'));
-  t.after(async () => {
-    rmSync(authDir, { recursive: true, force: true });
-    await sts.close();
-    await issuer.close();
-    await volume.cleanup();
-  });
-  // The first two attempts fail: the process must keep going and recover by itself.
-  sts.injectFault('http503', { times: 2 });
-  const { child, lines } = startSidecar({
-    STS_SIDECAR_STS_ENDPOINT: sts.url,
-    STS_SIDECAR_FLAVOR: 'rgw',
-    STS_SIDECAR_ROLE_ARN: ROLE,
-    STS_SIDECAR_TOKEN_FILE: volume.path,
-    STS_SIDECAR_AUTH_TOKEN_FILE: join(authDir, 'token'),
-    STS_SIDECAR_LISTEN_PORT: '0',
-    STS_SIDECAR_OPS_PORT: '0',
-    STS_SIDECAR_SHUTDOWN_GRACE_SECONDS: '0',
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  t.after(() => child.kill('SIGKILL'));
+test(
+  'runs against STS, logs NDJSON, survives STS outages, stops cleanly on SIGTERM',
+  {
+    timeout: 30_000,
+  },
+  async (t) => {
+    const issuer = await OidcIssuer.start();
+    const sts = await FakeSts.start({
+      mode: 'rgw',
+      trustedIssuers: [issuer.issuer],
+      audience: AUDIENCE,
+      roles: [{ arn: ROLE }],
+    });
+    const volume = await KubeletTokenVolume.create(issuer.signToken({ audience: AUDIENCE }));
+    const authDir = mkdtempSync(join(tmpdir(), 'sts-sidecar-auth-'));
+    t.after(async () => {
+      rmSync(authDir, { recursive: true, force: true });
+      await sts.close();
+      await issuer.close();
+      await volume.cleanup();
+    });
+    // The first two attempts fail: the process must keep going and recover by itself.
+    sts.injectFault('http503', { times: 2 });
+    const { child, lines } = startSidecar({
+      STS_SIDECAR_STS_ENDPOINT: sts.url,
+      STS_SIDECAR_FLAVOR: 'rgw',
+      STS_SIDECAR_ROLE_ARN: ROLE,
+      STS_SIDECAR_TOKEN_FILE: volume.path,
+      STS_SIDECAR_AUTH_TOKEN_FILE: join(authDir, 'token'),
+      STS_SIDECAR_LISTEN_PORT: '0',
+      STS_SIDECAR_OPS_PORT: '0',
+      STS_SIDECAR_SHUTDOWN_GRACE_SECONDS: '0',
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    t.after(() => child.kill('SIGKILL'));
 
-  const failure = await until(lines, (l) => l.event === 'exchange');
-  assert.equal(failure.result, 'failure');
-  assert.equal((failure.err as { code: string }).code, 'STS_SERVER_ERROR');
-  assert.equal(failure.level, 'warn');
-  const success = await until(lines, (l) => l.event === 'exchange' && l.result === 'success');
-  assert.equal(success.accessKeyId, sts.issued?.accessKeyId);
-  assert.equal(success.expiration, sts.issued?.expiration.toISOString());
-  assert.equal(success.tokenSub, 'system:serviceaccount:default:default');
+    const failure = await until(lines, (l) => l.event === 'exchange');
+    assert.equal(failure.result, 'failure');
+    assert.equal((failure.err as { code: string }).code, 'STS_SERVER_ERROR');
+    assert.equal(failure.level, 'warn');
+    const success = await until(lines, (l) => l.event === 'exchange' && l.result === 'success');
+    assert.equal(success.accessKeyId, sts.issued?.accessKeyId);
+    assert.equal(success.expiration, sts.issued?.expiration.toISOString());
+    assert.equal(success.tokenSub, 'system:serviceaccount:default:default');
 
-  child.kill('SIGTERM');
-  await until(lines, (l) => l.event === 'stopped');
-  assert.equal(await exited, 0);
-});
+    child.kill('SIGTERM');
+    await until(lines, (l) => l.event === 'stopped');
+    assert.equal(await exited, 0);
+  },
+);

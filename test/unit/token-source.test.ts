@@ -128,13 +128,17 @@ for (const c of errorCases) {
   });
 }
 
-test('read() → TOKEN_FILE_UNREADABLE: chmod 000 (EACCES)', {
-  skip: process.getuid?.() === 0 ? 'root reads mode-000 files; covered by the directory case' : false,
-}, async () => {
-  const path = await file(GOOD);
-  await chmod(path, 0o000);
-  await assertReadFails(path, 'TOKEN_FILE_UNREADABLE', secretsOf(GOOD));
-});
+test(
+  'read() → TOKEN_FILE_UNREADABLE: chmod 000 (EACCES)',
+  {
+    skip: process.getuid?.() === 0 ? 'root reads mode-000 files; covered by the directory case' : false,
+  },
+  async () => {
+    const path = await file(GOOD);
+    await chmod(path, 0o000);
+    await assertReadFails(path, 'TOKEN_FILE_UNREADABLE', secretsOf(GOOD));
+  },
+);
 
 const okCases: { name: string; content: string }[] = [
   { name: 'exact token', content: GOOD },

@@ -1,0 +1,201 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { FakeSts, type FakeStsOptions } from '../fakes/fake-sts.ts';
+import { OidcIssuer, type SignTokenOptions } from '../fakes/oidc-issuer.ts';
+import { KubeletTokenVolume } from './kubelet-token-volume.ts';
+
+export const BUNDLE = new URL('../../dist/sts-sidecar.mjs', import.meta.url).pathname;
+export const AUDIENCE = 'sts.example.test';
+export const ROLE_ARN = 'arn:aws:iam:::role/app';
+
+export type LogLine = Record<string, unknown>;
+
+export interface SidecarProcessOptions {
+  /** Extra or overriding env for the sidecar. */
+  env?: NodeJS.ProcessEnv;
+  /** Extra options for the fake STS (mode defaults to rgw). */
+  sts?: Partial<FakeStsOptions>;
+}
+
+/**
+ * The built sidecar as a child process, the way a user runs it (env only), against a fake
+ * OIDC issuer + STS, with a kubelet-style token volume and its own auth-token directory.
+ * Ports are 0 (free ones); the real addresses come from the `listening` log line.
+ */
+export class SidecarProcess {
+  readonly child: ChildProcess;
+  readonly issuer: OidcIssuer;
+  readonly sts: FakeSts;
+  readonly volume: KubeletTokenVolume;
+  readonly authDir: string;
+  readonly authTokenFile: string;
+  /** Every NDJSON line so far. */
+  readonly lines: LogLine[] = [];
+  /** Everything the sidecar wrote to stderr (start-up errors). */
+  stderr = '';
+  readonly exited: Promise<number | null>;
+  credentialsUrl = '';
+  opsUrl = '';
+  readonly #waiters: Array<{ predicate: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
+  #exitCode: number | null | undefined;
+
+  private constructor(parts: {
+    child: ChildProcess;
+    issuer: OidcIssuer;
+    sts: FakeSts;
+    volume: KubeletTokenVolume;
+    authDir: string;
+  }) {
+    this.child = parts.child;
+    this.issuer = parts.issuer;
+    this.sts = parts.sts;
+    this.volume = parts.volume;
+    this.authDir = parts.authDir;
+    this.authTokenFile = join(parts.authDir, 'token');
+    this.child.stderr?.on('data', (d: Buffer) => {
+      this.stderr += d.toString('utf8');
+    });
+    const rl = createInterface({ input: this.child.stdout! });
+    rl.on('line', (text) => {
+      if (!text.trim()) return;
+      const line = JSON.parse(text) as LogLine;
+      this.lines.push(line);
+      for (const w of [...this.#waiters])
+        if (w.predicate(line)) {
+          this.#waiters.splice(this.#waiters.indexOf(w), 1);
+          w.resolve(line);
+        }
+    });
+    this.exited = new Promise((resolve) =>
+      this.child.on('exit', (code) => {
+        this.#exitCode = code;
+        resolve(code);
+      }),
+    );
+  }
+
+  static async start(options: SidecarProcessOptions = {}): Promise<SidecarProcess> {
+    assert.ok(existsSync(BUNDLE), `${BUNDLE} is missing: run npm run build (npm test does)`);
+    const issuer = await OidcIssuer.start();
+    const sts = await FakeSts.start({
+      mode: 'rgw',
+      trustedIssuers: [issuer.issuer],
+      audience: AUDIENCE,
+      roles: [{ arn: ROLE_ARN }],
+      ...options.sts,
+    });
+    const volume = await KubeletTokenVolume.create(
+      issuer.signToken({ audience: AUDIENCE, namespace: 'shop', serviceAccount: 'cart', podName: 'cart-0' }),
+    );
+    const authDir = await mkdtemp(join(tmpdir(), 'sts-sidecar-auth-'));
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      STS_SIDECAR_STS_ENDPOINT: sts.url,
+      STS_SIDECAR_FLAVOR: sts.mode,
+      ...(sts.mode === 'rgw' ? { STS_SIDECAR_ROLE_ARN: ROLE_ARN } : {}),
+      STS_SIDECAR_TOKEN_FILE: volume.path,
+      STS_SIDECAR_AUTH_TOKEN_FILE: join(authDir, 'token'),
+      STS_SIDECAR_LISTEN_PORT: '0',
+      STS_SIDECAR_OPS_PORT: '0',
+      STS_SIDECAR_OPS_HOST: '127.0.0.1',
+      STS_SIDECAR_SHUTDOWN_GRACE_SECONDS: '0',
+      POD_NAMESPACE: 'shop',
+      POD_NAME: 'cart-0',
+      ...options.env,
+    };
+    const child = spawn(process.execPath, [BUNDLE], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = new SidecarProcess({ child, issuer, sts, volume, authDir });
+    let listening: LogLine;
+    try {
+      listening = await proc.waitFor((l) => l.event === 'listening');
+    } catch (error) {
+      // It never came up (a start-up error under test): release the fakes, or they keep the test alive.
+      await proc.close();
+      throw error;
+    }
+    proc.credentialsUrl = String(listening.credentialsUrl);
+    proc.opsUrl = String(listening.opsUrl);
+    return proc;
+  }
+
+  /** Resolves with the first line (already seen or still to come) matching `predicate`. */
+  waitFor(predicate: (l: LogLine) => boolean): Promise<LogLine> {
+    const seen = this.lines.find(predicate);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      if (this.#exitCode !== undefined) reject(new Error(`the sidecar exited (${this.#exitCode})`));
+      this.#waiters.push({ predicate, resolve });
+      this.exited.then((code) =>
+        reject(
+          new Error(`the sidecar exited (${code}) before the expected log line; stderr: ${this.stderr}`),
+        ),
+      );
+    });
+  }
+
+  /** Resolves with the next matching line after `action`. */
+  async next(predicate: (l: LogLine) => boolean, action: () => unknown = () => {}): Promise<LogLine> {
+    const after = this.lines.length;
+    const pending = new Promise<LogLine>((resolve, reject) => {
+      this.#waiters.push({ predicate: (l) => this.lines.indexOf(l) >= after && predicate(l), resolve });
+      this.exited.then((code) => reject(new Error(`the sidecar exited (${code})`)));
+    });
+    await action();
+    return pending;
+  }
+
+  /** The first successful exchange (the endpoint serves from then on). */
+  ready(): Promise<LogLine> {
+    return this.waitFor((l) => l.event === 'exchange' && l.result === 'success');
+  }
+
+  authToken(): Promise<string> {
+    return readFile(this.authTokenFile, 'utf8');
+  }
+
+  /** Env an app container would get: FULL_URI + TOKEN_FILE, never AWS_CONTAINER_AUTHORIZATION_TOKEN. */
+  clientEnv(): NodeJS.ProcessEnv {
+    return {
+      PATH: process.env.PATH,
+      HOME: this.authDir,
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: this.credentialsUrl,
+      AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: this.authTokenFile,
+      AWS_CONFIG_FILE: join(this.authDir, 'no-config'),
+      AWS_SHARED_CREDENTIALS_FILE: join(this.authDir, 'no-credentials'),
+      AWS_REGION: 'us-east-1',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
+  }
+
+  async stop(): Promise<number | null> {
+    if (this.#exitCode === undefined) this.child.kill('SIGTERM');
+    return this.exited;
+  }
+
+  async close(): Promise<void> {
+    if (this.#exitCode === undefined) this.child.kill('SIGKILL');
+    await this.exited;
+    await this.sts.close();
+    await this.issuer.close();
+    await this.volume.cleanup();
+    await rm(this.authDir, { recursive: true, force: true });
+  }
+
+  /** Mints a token shaped like the pod's and rotates it in kubelet fashion. */
+  async rotateToken(overrides: SignTokenOptions = {}): Promise<string> {
+    const token = this.issuer.signToken({
+      audience: AUDIENCE,
+      namespace: 'shop',
+      serviceAccount: 'cart',
+      podName: 'cart-0',
+      ...overrides,
+    });
+    await this.volume.write(token);
+    return token;
+  }
+}

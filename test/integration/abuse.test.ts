@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { test } from 'node:test';
+import { SidecarProcess } from '../helpers/sidecar-process.ts';
+
+function rssMiB(pid: number): number {
+  const kib = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Number(kib) / 1024;
+}
+
+async function get(url: string, authorization?: string): Promise<number> {
+  const r = await fetch(url, { headers: authorization ? { authorization } : {} });
+  await r.arrayBuffer();
+  return r.status;
+}
+
+/** Opens a keep-alive connection, sends one request and resolves with the status line. */
+async function keepAliveRequest(
+  port: number,
+  authorization: string,
+): Promise<{ socket: Socket; status: string }> {
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  socket.write(`GET /v1/credentials HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${authorization}\r\n\r\n`);
+  const [chunk] = (await once(socket, 'data')) as [Buffer];
+  return { socket, status: chunk.toString('latin1').split('\r\n', 1)[0]! };
+}
+
+// Memory is reported (t.diagnostic), not asserted: numbers belong to the benchmark.
+test(
+  'abuse: 1000 keep-alive connections with wrong tokens, oversized headers and no auth; good clients still served',
+  { timeout: 60_000 },
+  async (t) => {
+    const p = await SidecarProcess.start();
+    t.after(() => p.close());
+    await p.ready();
+    const token = await p.authToken();
+    const { port } = new URL(p.credentialsUrl);
+    for (let i = 0; i < 20; i++) assert.equal(await get(p.credentialsUrl, token), 200);
+    const baseline = rssMiB(p.child.pid!);
+
+    const open: Socket[] = [];
+    t.after(() => {
+      for (const s of open) s.destroy();
+    });
+    const batches = 10;
+    for (let b = 0; b < batches; b++) {
+      const results = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => keepAliveRequest(Number(port), `wrong-${b}-${i}`)),
+      );
+      for (const r of results) {
+        assert.equal(r.status, 'HTTP/1.1 401 Unauthorized');
+        open.push(r.socket);
+      }
+    }
+    assert.equal(open.length, 1000);
+    const peak = rssMiB(p.child.pid!);
+
+    // With 1000 idle keep-alive connections held open, good clients are served, bad ones refused.
+    assert.equal(await get(p.credentialsUrl, token), 200);
+    assert.equal(await get(p.credentialsUrl), 401);
+    const big = await fetch(p.credentialsUrl, {
+      headers: { authorization: token, 'x-pad': 'a'.repeat(64 * 1024) },
+    }).then(
+      (r) => r.status,
+      () => 'reset',
+    );
+    assert.ok(big === 431 || big === 'reset', `64 KiB header refused (${big})`);
+
+    const closed = open.map((s) => once(s, 'close'));
+    for (const s of open) s.destroy();
+    await Promise.all(closed);
+    open.length = 0;
+    for (let i = 0; i < 20; i++) assert.equal(await get(p.credentialsUrl, token), 200);
+    const after = rssMiB(p.child.pid!);
+    t.diagnostic(
+      `RSS MiB: baseline ${baseline.toFixed(1)}, with 1000 connections ${peak.toFixed(1)}, after ${after.toFixed(1)}`,
+    );
+
+    const metrics = await (await fetch(`${p.opsUrl}/metrics`)).text();
+    assert.match(metrics, /sts_sidecar_credential_requests_total\{status="401"\} 1001/);
+    assert.equal(await p.stop(), 0, 'still a clean exit after the abuse');
+  },
+);

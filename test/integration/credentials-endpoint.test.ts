@@ -1,0 +1,242 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { request as httpRequest, type Server } from 'node:http';
+import { connect } from 'node:net';
+import { test } from 'node:test';
+import { generateAuthToken } from '../../src/server/auth-token.ts';
+import { createCredentialsServer } from '../../src/server/credentials-server.ts';
+import { closeGracefully, listen } from '../../src/server/http-lifecycle.ts';
+import { createOpsServer } from '../../src/server/ops-server.ts';
+import { EngineHarness } from '../helpers/engine-harness.ts';
+
+const MIN = 60_000;
+const PATH = '/v1/credentials';
+
+interface Served {
+  h: EngineHarness;
+  token: string;
+  base: string;
+  ops: string;
+}
+
+/** The engine on a virtual clock plus both real listeners on 127.0.0.1:0. */
+async function serve(t: { after: (fn: () => Promise<void>) => void }, options = {}): Promise<Served> {
+  const h = await EngineHarness.create(options);
+  const token = generateAuthToken();
+  const credentials = createCredentialsServer({
+    store: h.sidecar.store,
+    metrics: h.metrics,
+    path: PATH,
+    authToken: () => Buffer.from(token),
+    retryAfterSeconds: () => 7,
+  });
+  const ops = createOpsServer({ store: h.sidecar.store, metrics: h.metrics });
+  const a = await listen(credentials, '127.0.0.1', 0);
+  const b = await listen(ops, '127.0.0.1', 0);
+  t.after(async () => {
+    await closeAll(credentials, ops);
+    await h.close();
+  });
+  return { h, token, base: `http://127.0.0.1:${a.port}`, ops: `http://127.0.0.1:${b.port}` };
+}
+
+async function closeAll(...servers: Server[]): Promise<void> {
+  await Promise.all(servers.map((s) => closeGracefully(s, 100)));
+}
+
+/** One raw request (node:http, so any method, header or body can be sent). */
+function call(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      url,
+      { method: options.method ?? 'GET', headers: options.headers, agent: false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          body += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+test('every status code comes from its cause', { timeout: 20_000 }, async (t) => {
+  const { h, token, base } = await serve(t);
+  const url = `${base}${PATH}`;
+  const auth = { authorization: token };
+
+  const before = await call(url, { headers: auth });
+  assert.equal(before.status, 503, 'no credentials before the first exchange');
+  assert.equal(before.headers['retry-after'], '7');
+  assert.equal(JSON.parse(before.body).Code, 'NO_VALID_CREDENTIALS');
+
+  await h.rotateToken();
+  await h.sidecar.start();
+  const ok = await call(url, { headers: auth });
+  assert.equal(ok.status, 200);
+  assert.equal(ok.headers['content-type'], 'application/json');
+  assert.equal(ok.headers['cache-control'], 'no-store');
+  const issued = h.sts.issued!;
+  assert.deepEqual(JSON.parse(ok.body), {
+    AccessKeyId: issued.accessKeyId,
+    SecretAccessKey: issued.secretAccessKey,
+    Token: issued.sessionToken,
+    Expiration: issued.expiration.toISOString(),
+  });
+  assert.match(
+    JSON.parse(ok.body).Expiration,
+    /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/,
+    'Z form, as the JS SDK needs',
+  );
+
+  const cases: Array<[string, Parameters<typeof call>[1], string, number, string]> = [
+    ['no Authorization header', {}, PATH, 401, 'Unauthorized'],
+    [
+      'wrong token, same length',
+      { headers: { authorization: generateAuthToken() } },
+      PATH,
+      401,
+      'Unauthorized',
+    ],
+    ['wrong token, other length', { headers: { authorization: `${token}x` } }, PATH, 401, 'Unauthorized'],
+    [
+      'token with a Bearer prefix',
+      { headers: { authorization: `Bearer ${token}` } },
+      PATH,
+      401,
+      'Unauthorized',
+    ],
+    ['wrong path', { headers: auth }, '/v1/credentialsX', 404, 'NotFound'],
+    ['POST', { method: 'POST', headers: auth }, PATH, 405, 'MethodNotAllowed'],
+    ['a body', { headers: { ...auth, 'content-length': '1' }, body: 'x' }, PATH, 400, 'BodyNotAllowed'],
+    [
+      'a chunked body',
+      { headers: { ...auth, 'transfer-encoding': 'chunked' }, body: 'x' },
+      PATH,
+      400,
+      'BodyNotAllowed',
+    ],
+    [
+      'X-Forwarded-For',
+      { headers: { ...auth, 'x-forwarded-for': '10.0.0.1' } },
+      PATH,
+      403,
+      'ProxiedRequestRefused',
+    ],
+  ];
+  for (const [name, options, path, status, code] of cases) {
+    const r = await call(`${base}${path}`, options).catch((e: Error) => {
+      throw new Error(`${name}: ${e.message}`);
+    });
+    assert.equal(r.status, status, name);
+    assert.equal(JSON.parse(r.body).Code, code, name);
+  }
+  const big = await call(url, { headers: { ...auth, 'x-padding': 'a'.repeat(64 * 1024) } });
+  assert.equal(big.status, 431, '64 KiB of headers is refused');
+
+  const metric = await h.metrics.registry.getSingleMetricAsString('sts_sidecar_credential_requests_total');
+  for (const [status, count] of [
+    ['200', 1],
+    ['401', 4],
+    ['503', 1],
+    ['404', 1],
+    ['405', 1],
+    ['400', 2],
+    ['403', 1],
+    ['431', 1],
+  ] as const)
+    assert.match(metric, new RegExp(`status="${status}"} ${count}\\b`), `counted ${status}`);
+});
+
+test(
+  'short-lived credentials with STS down: no response over their whole life serves expired ones',
+  { timeout: 60_000 },
+  async (t) => {
+    const { h, token, base } = await serve(t, { credentialLifetimeSeconds: 900 });
+    await h.sidecar.start();
+    const held = h.sidecar.store.servable()!;
+    const expiresAt = held.expiration.getTime();
+    h.sts.injectFault('http503', { times: 100_000 });
+    const counts = { 200: 0, 503: 0 };
+    // Walk the whole life in 10 s steps, plus the instants around the 60 s margin, and ask each time.
+    const instants = new Set<number>();
+    for (let at = h.clock.now(); at < expiresAt + 2 * MIN; at += 10_000) instants.add(at);
+    for (const d of [-1, 0, 1]) instants.add(expiresAt - MIN + d);
+    for (const at of [...instants].sort((a, b) => a - b)) {
+      // Let due refresh attempts fail first, as they would in real time.
+      while (h.sidecar.scheduler.nextAttemptAt !== undefined && h.sidecar.scheduler.nextAttemptAt <= at)
+        await h.runNextAttempt();
+      h.clock.advanceTo(at);
+      const r = await call(`${base}${PATH}`, { headers: { authorization: token } });
+      if (r.status === 200) {
+        counts[200]++;
+        const served = new Date(JSON.parse(r.body).Expiration).getTime();
+        assert.ok(served - h.clock.now() >= MIN, `served with ${served - h.clock.now()} ms left`);
+      } else {
+        assert.equal(r.status, 503);
+        counts[503]++;
+        assert.ok(expiresAt - h.clock.now() < MIN, `503 while ${expiresAt - h.clock.now()} ms were left`);
+      }
+    }
+    assert.ok(counts[200] > 50 && counts[503] > 5, JSON.stringify(counts));
+  },
+);
+
+test(
+  '/readyz flips to 200 after the first exchange and back to 503 when credentials run out; /healthz never depends on STS',
+  { timeout: 30_000 },
+  async (t) => {
+    const { h, ops } = await serve(t, { credentialLifetimeSeconds: 900 });
+    assert.equal((await call(`${ops}/readyz`)).status, 503);
+    assert.equal((await call(`${ops}/healthz`)).status, 200);
+    await h.sidecar.start();
+    assert.equal((await call(`${ops}/readyz`)).status, 200);
+    h.sts.injectFault('reset', { times: 100_000 });
+    const expiresAt = h.sidecar.store.servable()!.expiration.getTime();
+    while (h.clock.now() < expiresAt - MIN) {
+      assert.equal((await call(`${ops}/readyz`)).status, 200);
+      await h.runNextAttempt();
+    }
+    h.clock.advanceTo(expiresAt - MIN + 1);
+    assert.equal((await call(`${ops}/readyz`)).status, 503);
+    assert.equal((await call(`${ops}/healthz`)).status, 200, 'STS down does not make the sidecar unhealthy');
+    const metrics = await call(`${ops}/metrics`);
+    assert.equal(metrics.status, 200);
+    for (const name of [
+      'sts_sidecar_exchanges_total',
+      'sts_sidecar_exchange_duration_seconds_bucket',
+      'sts_sidecar_credentials_expiry_timestamp_seconds',
+      'sts_sidecar_token_expiry_timestamp_seconds',
+      'sts_sidecar_last_success_timestamp_seconds',
+      'sts_sidecar_credential_requests_total',
+      'sts_sidecar_token_read_errors_total',
+    ])
+      assert.ok(metrics.body.includes(name), name);
+    assert.match(metrics.body, /sts_sidecar_exchanges_total\{result="failure",code="STS_UNREACHABLE"\} \d+/);
+  },
+);
+
+test('a slowloris client is cut off while good clients are served', { timeout: 20_000 }, async (t) => {
+  const { h, token, base } = await serve(t);
+  await h.sidecar.start();
+  const { port } = new URL(base);
+  const slow = connect(Number(port), '127.0.0.1');
+  await once(slow, 'connect');
+  slow.write('GET /v1/credentials HTTP/1.1\r\nHost: x\r\n'); // and never finish the headers
+  const good = await call(`${base}${PATH}`, { headers: { authorization: token } });
+  assert.equal(good.status, 200);
+  // The server's headers timeout ends it; awaiting 'close' fails the test by timeout if it never does.
+  let answer = '';
+  slow.on('data', (d: Buffer) => {
+    answer += d.toString();
+  });
+  await once(slow, 'close');
+  assert.match(answer, /^HTTP\/1\.1 408/);
+});
