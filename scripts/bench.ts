@@ -14,6 +14,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { get } from 'node:http';
+import { connect } from 'node:net';
+import { once } from 'node:events';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -479,6 +481,75 @@ function fmt(value: number, digits: number): string {
 
 const verdict = (ok: boolean): string => (ok ? '**PASS**' : '**MISS**');
 
+// ---------------------------------------------------------------------------------------------
+// 4. Abuse: does memory come back after rounds of 1000 keep-alive connections with wrong tokens?
+// The sidecar runs with a 48 MiB old-space limit here so V8 collects old garbage promptly: heap
+// used after a round is then what is retained, not garbage V8 has not got round to. RSS is shown
+// next to a bare node:http server taking the same rounds (native memory is Node's, not ours).
+
+const ABUSE_ROUNDS = 4;
+
+interface AbusePoint {
+  round: number;
+  sidecarRssMiB: number;
+  sidecarHeapUsedMiB: number;
+  bareRssMiB: number;
+}
+
+async function abuseRound(port: number): Promise<void> {
+  const sockets = await Promise.all(
+    Array.from({ length: 1000 }, async () => {
+      const socket = connect(port, '127.0.0.1');
+      await once(socket, 'connect');
+      socket.write('GET /v1/credentials HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: wrong\r\n\r\n');
+      await once(socket, 'data');
+      return socket;
+    }),
+  );
+  await Promise.all(
+    sockets.map((socket) => {
+      const closed = once(socket, 'close');
+      socket.destroy();
+      return closed;
+    }),
+  );
+}
+
+async function measureAbuse(): Promise<AbusePoint[]> {
+  const sidecar = await SidecarProcess.start({ env: { NODE_OPTIONS: '--max-old-space-size=48' } });
+  track(sidecar.child);
+  tempDirs.add(sidecar.authDir);
+  tempDirs.add(sidecar.volume.dir);
+  closers.add(() => sidecar.close());
+  await sidecar.ready();
+  const bare = await startBareServer(Buffer.from('{}'));
+  const sidecarPort = Number(new URL(sidecar.credentialsUrl).port);
+  const heapUsed = async (): Promise<number> => {
+    const text = await (await fetch(`${sidecar.opsUrl}/metrics`)).text();
+    return Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1]) / 1048576;
+  };
+  const points: AbusePoint[] = [];
+  const mark = async (round: number) =>
+    points.push({
+      round,
+      sidecarRssMiB: memoryStatus(sidecar.child.pid!).vmRssMiB,
+      sidecarHeapUsedMiB: await heapUsed(),
+      bareRssMiB: memoryStatus(bare.child.pid!).vmRssMiB,
+    });
+  try {
+    await mark(0);
+    for (let round = 1; round <= ABUSE_ROUNDS; round++) {
+      await abuseRound(sidecarPort);
+      await abuseRound(bare.port);
+      await mark(round);
+    }
+  } finally {
+    await closeSidecar(sidecar);
+    await killAndWait(bare.child);
+  }
+  return points;
+}
+
 async function main(): Promise<void> {
   const major = Number(process.versions.node.split('.')[0]);
   if (major < 23)
@@ -503,6 +574,8 @@ async function main(): Promise<void> {
   const rss = await measureRss();
   log(`HTTP: ${ROUNDS} rounds × ${ROUND_MS / 1000} s per case`);
   const http = await measureHttp();
+  log(`abuse: memory over ${ABUSE_ROUNDS} rounds of 1000 keep-alive connections with wrong tokens`);
+  const abuse = await measureAbuse();
 
   // Aggregate
   const pick = (server: Server, mode: Mode) =>
@@ -616,6 +689,27 @@ async function main(): Promise<void> {
     `≤ +${TARGET_STARTUP_EXTRA_MS}`,
     verdict(startSidecarMs <= startEmptyMs + TARGET_STARTUP_EXTRA_MS),
   ]);
+  // Memory "returns" when, between rounds, heap used falls back to the baseline: what is left
+  // above it at a given instant is garbage V8 had not collected yet, not retained memory.
+  const abuseBase = abuse[0]!;
+  const abuseLast = abuse.at(-1)!;
+  const lowestAfter = Math.min(...abuse.slice(1).map((p) => p.sidecarHeapUsedMiB));
+  rows.push([
+    `abuse: heap used MiB, baseline → after each of ${ABUSE_ROUNDS} rounds of 1000 connections`,
+    abuse.map((p) => fmt(p.sidecarHeapUsedMiB, 1)).join(' → '),
+    '',
+    `lowest after a round: ${fmt(lowestAfter, 1)}`,
+    'falls back to ≤ baseline + 2 MiB',
+    verdict(lowestAfter <= abuseBase.sidecarHeapUsedMiB + 2),
+  ]);
+  rows.push([
+    'abuse: RSS MiB, baseline → after the last round',
+    `${fmt(abuseBase.sidecarRssMiB, 1)} → ${fmt(abuseLast.sidecarRssMiB, 1)}`,
+    `${fmt(abuseBase.bareRssMiB, 1)} → ${fmt(abuseLast.bareRssMiB, 1)}`,
+    `+${fmt(abuseLast.sidecarRssMiB - abuseBase.sidecarRssMiB, 1)} vs +${fmt(abuseLast.bareRssMiB - abuseBase.bareRssMiB, 1)}`,
+    '',
+    '',
+  ]);
   const header = ['measurement', 'sidecar', 'bare node', 'ratio / delta', 'target', 'result'];
   const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
   const minMax = (v: number[]) => `${fmt(Math.min(...v), 0)}–${fmt(Math.max(...v), 0)}`;
@@ -669,6 +763,7 @@ async function main(): Promise<void> {
           sidecarRss: http.sidecarRss,
         },
         rss: { sidecarMiB: rssSidecar, emptyNodeMiB: rssEmpty, samples: rss },
+        abuse,
         startup: { sidecarMs: startSidecarMs, emptyNodeMs: startEmptyMs, listeningMs, runs: startup },
         runtimeSeconds: runtimeS,
       },

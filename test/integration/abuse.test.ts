@@ -10,6 +10,11 @@ function rssMiB(pid: number): number {
   return Number(kib) / 1024;
 }
 
+async function heapUsedMiB(opsUrl: string): Promise<number> {
+  const text = await (await fetch(`${opsUrl}/metrics`)).text();
+  return Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1]) / 1048576;
+}
+
 async function get(url: string, authorization?: string): Promise<number> {
   const r = await fetch(url, { headers: authorization ? { authorization } : {} });
   await r.arrayBuffer();
@@ -40,6 +45,7 @@ test(
     const { port } = new URL(p.credentialsUrl);
     for (let i = 0; i < 20; i++) assert.equal(await get(p.credentialsUrl, token), 200);
     const baseline = rssMiB(p.child.pid!);
+    const heapBaseline = await heapUsedMiB(p.opsUrl);
 
     const open: Socket[] = [];
     t.after(() => {
@@ -57,6 +63,7 @@ test(
     }
     assert.equal(open.length, 1000);
     const peak = rssMiB(p.child.pid!);
+    const heapPeak = await heapUsedMiB(p.opsUrl);
 
     // With 1000 idle keep-alive connections held open, good clients are served, bad ones refused.
     assert.equal(await get(p.credentialsUrl, token), 200);
@@ -75,8 +82,10 @@ test(
     open.length = 0;
     for (let i = 0; i < 20; i++) assert.equal(await get(p.credentialsUrl, token), 200);
     const after = rssMiB(p.child.pid!);
+    const heapAfter = await heapUsedMiB(p.opsUrl);
     t.diagnostic(
-      `RSS MiB: baseline ${baseline.toFixed(1)}, with 1000 connections ${peak.toFixed(1)}, after ${after.toFixed(1)}`,
+      `RSS MiB: baseline ${baseline.toFixed(1)}, with 1000 connections ${peak.toFixed(1)}, after ${after.toFixed(1)}; ` +
+        `heap used MiB: ${heapBaseline.toFixed(1)}, ${heapPeak.toFixed(1)}, ${heapAfter.toFixed(1)}`,
     );
 
     const metrics = await (await fetch(`${p.opsUrl}/metrics`)).text();

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { isSidecarError } from '../../src/errors.ts';
 import { EngineHarness } from '../helpers/engine-harness.ts';
+import { SidecarProcess } from '../helpers/sidecar-process.ts';
 
 // Feeds known secrets (tokens, secret keys, session tokens) through the success and failure
 // paths and looks for them, and for any 24-char run of them, in logs, metrics and errors.
@@ -76,5 +78,76 @@ test(
         }
       }
     }
+  },
+);
+
+// The same check on the running process: its stdout/stderr, every error body the endpoint
+// sends, and /metrics. The endpoint's auth token and tokens clients send are secrets too.
+test(
+  'the running sidecar leaks no secret through logs, error bodies or /metrics',
+  { timeout: 30_000 },
+  async (t) => {
+    const p = await SidecarProcess.start({
+      env: { STS_SIDECAR_LOG_LEVEL: 'trace', STS_SIDECAR_MAX_REFRESH_INTERVAL_SECONDS: '1' },
+    });
+    t.after(() => p.close());
+    await p.ready();
+    const firstToken = await readFile(p.volume.path, 'utf8');
+    // STS echoes the token in an error; a rotated token then heals it at once.
+    const refused = await p.next(
+      (l) => l.event === 'exchange' && l.result === 'failure',
+      () => p.sts.injectFault('echo-token'),
+    );
+    assert.equal((refused.err as { code: string }).code, 'STS_REJECTED_TOKEN');
+    await p.next(
+      (l) => l.event === 'exchange' && l.result === 'success',
+      () => p.rotateToken(),
+    );
+    const auth = await p.authToken();
+    const projected = await readFile(p.volume.path, 'utf8');
+    const clientSecret = `client-secret-${'x'.repeat(40)}`;
+    const bodies: string[] = [];
+    const ask = async (path: string, init: RequestInit = {}) => {
+      const r = await fetch(new URL(path, p.credentialsUrl), init);
+      const text = await r.text();
+      if (r.status !== 200) bodies.push(text);
+      return r.status;
+    };
+    assert.equal(await ask('/v1/credentials', { headers: { authorization: auth } }), 200);
+    assert.equal(await ask('/v1/credentials', { headers: { authorization: clientSecret } }), 401);
+    assert.equal(await ask('/v1/credentials', { headers: { authorization: projected } }), 401);
+    assert.equal(await ask('/v1/credentialz', { headers: { authorization: auth } }), 404);
+    assert.equal(await ask('/v1/credentials', { method: 'DELETE', headers: { authorization: auth } }), 405);
+    assert.equal(
+      await ask('/v1/credentials', { headers: { authorization: auth, 'x-forwarded-for': '1.2.3.4' } }),
+      403,
+    );
+    const metrics = await (await fetch(`${p.opsUrl}/metrics`)).text();
+    const readyz = await (await fetch(`${p.opsUrl}/readyz`)).text();
+    assert.equal(await p.stop(), 0);
+
+    const issued = p.sts.requests.filter((r) => r.issued).map((r) => r.issued!);
+    const secrets = [
+      auth,
+      projected,
+      firstToken,
+      clientSecret,
+      ...issued.flatMap((c) => [c.secretAccessKey, c.sessionToken]),
+    ];
+    const places = {
+      stdout: JSON.stringify(p.lines),
+      stderr: p.stderr,
+      errorBodies: bodies.join('\n'),
+      metrics,
+      readyz,
+    };
+    assert.ok(bodies.length >= 5 && p.lines.length > 3, 'the paths were exercised');
+    for (const [place, text] of Object.entries(places))
+      for (const secret of secrets)
+        for (let i = 0; i + 24 <= secret.length; i += 8)
+          assert.ok(
+            !text.includes(secret.slice(i, i + 24)),
+            `a piece of a secret (${secret.slice(0, 4)}…) leaked into ${place}`,
+          );
   },
 );
