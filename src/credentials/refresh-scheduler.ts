@@ -188,7 +188,7 @@ export class RefreshScheduler<T extends AttemptSuccess> extends EventEmitter<{
 /** Anything unexpected from an attempt is a bug or an unclassified failure: retry it softly. */
 function toSidecarError(error: unknown): SidecarError {
   if (isSidecarError(error)) return error;
-  return new SidecarError('STS_BAD_RESPONSE', `unexpected failure during exchange: ${String(error)}`, {
-    cause: error,
-  });
+  // Only the error's type: an unexpected message could carry anything, secrets included.
+  const kind = error instanceof Error ? error.name : typeof error;
+  return new SidecarError('STS_BAD_RESPONSE', `unexpected failure during exchange (${kind})`, { cause: error });
 }

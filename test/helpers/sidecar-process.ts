@@ -20,6 +20,8 @@ export interface SidecarProcessOptions {
   env?: NodeJS.ProcessEnv;
   /** Extra options for the fake STS (mode defaults to rgw). */
   sts?: Partial<FakeStsOptions>;
+  /** Runs before the sidecar is spawned, e.g. to queue STS faults for its first exchange. */
+  beforeSpawn?: (sts: FakeSts) => void;
 }
 
 /**
@@ -108,6 +110,7 @@ export class SidecarProcess {
       POD_NAME: 'cart-0',
       ...options.env,
     };
+    options.beforeSpawn?.(sts);
     const child = spawn(process.execPath, [BUNDLE], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const proc = new SidecarProcess({ child, issuer, sts, volume, authDir });
     let listening: LogLine;

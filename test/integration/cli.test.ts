@@ -1,18 +1,9 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { SIDECAR_OPTIONS } from '../../src/config/sidecar-options.ts';
-import { FakeSts } from '../fakes/fake-sts.ts';
-import { OidcIssuer } from '../fakes/oidc-issuer.ts';
-import { KubeletTokenVolume } from '../helpers/kubelet-token-volume.ts';
-
-const BUNDLE = new URL('../../dist/sts-sidecar.mjs', import.meta.url).pathname;
-const AUDIENCE = 'sts.example.test';
-const ROLE = 'arn:aws:iam:::role/app';
+import { BUNDLE, SidecarProcess } from '../helpers/sidecar-process.ts';
 
 function run(
   args: string[],
@@ -32,31 +23,6 @@ function run(
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
-}
-
-/** Spawns the sidecar and yields its NDJSON log lines as they come. */
-function startSidecar(env: NodeJS.ProcessEnv): {
-  child: ChildProcess;
-  lines: AsyncIterableIterator<Record<string, unknown>>;
-} {
-  const child = spawn(process.execPath, [BUNDLE], { env: { PATH: process.env.PATH, ...env } });
-  const rl = createInterface({ input: child.stdout! });
-  async function* parse() {
-    for await (const line of rl) if (line.trim()) yield JSON.parse(line) as Record<string, unknown>;
-  }
-  return { child, lines: parse() };
-}
-
-async function until(
-  lines: AsyncIterableIterator<Record<string, unknown>>,
-  predicate: (l: Record<string, unknown>) => boolean,
-): Promise<Record<string, unknown>> {
-  // next() by hand: leaving a for-await loop would close the shared iterator.
-  for (;;) {
-    const { value, done } = await lines.next();
-    if (done) throw new Error('the sidecar exited before the expected log line');
-    if (predicate(value)) return value;
-  }
 }
 
 test('--help lists every option and exits 0', async () => {
@@ -103,51 +69,30 @@ test('unknown subcommand and unknown flag exit 2', async () => {
 
 test(
   'runs against STS, logs NDJSON, survives STS outages, stops cleanly on SIGTERM',
-  {
-    timeout: 30_000,
-  },
+  { timeout: 30_000 },
   async (t) => {
-    const issuer = await OidcIssuer.start();
-    const sts = await FakeSts.start({
-      mode: 'rgw',
-      trustedIssuers: [issuer.issuer],
-      audience: AUDIENCE,
-      roles: [{ arn: ROLE }],
-    });
-    const volume = await KubeletTokenVolume.create(issuer.signToken({ audience: AUDIENCE }));
-    const authDir = mkdtempSync(join(tmpdir(), 'sts-sidecar-auth-'));
-    t.after(async () => {
-      rmSync(authDir, { recursive: true, force: true });
-      await sts.close();
-      await issuer.close();
-      await volume.cleanup();
-    });
     // The first two attempts fail: the process must keep going and recover by itself.
-    sts.injectFault('http503', { times: 2 });
-    const { child, lines } = startSidecar({
-      STS_SIDECAR_STS_ENDPOINT: sts.url,
-      STS_SIDECAR_FLAVOR: 'rgw',
-      STS_SIDECAR_ROLE_ARN: ROLE,
-      STS_SIDECAR_TOKEN_FILE: volume.path,
-      STS_SIDECAR_AUTH_TOKEN_FILE: join(authDir, 'token'),
-      STS_SIDECAR_LISTEN_PORT: '0',
-      STS_SIDECAR_OPS_PORT: '0',
-      STS_SIDECAR_SHUTDOWN_GRACE_SECONDS: '0',
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    t.after(() => child.kill('SIGKILL'));
+    const p = await SidecarProcess.start({ beforeSpawn: (sts) => sts.injectFault('http503', { times: 2 }) });
+    t.after(() => p.close());
 
-    const failure = await until(lines, (l) => l.event === 'exchange');
+    const failure = await p.waitFor((l) => l.event === 'exchange');
     assert.equal(failure.result, 'failure');
     assert.equal((failure.err as { code: string }).code, 'STS_SERVER_ERROR');
     assert.equal(failure.level, 'warn');
-    const success = await until(lines, (l) => l.event === 'exchange' && l.result === 'success');
-    assert.equal(success.accessKeyId, sts.issued?.accessKeyId);
-    assert.equal(success.expiration, sts.issued?.expiration.toISOString());
-    assert.equal(success.tokenSub, 'system:serviceaccount:default:default');
+    const success = await p.ready();
+    assert.equal(success.accessKeyId, p.sts.issued?.accessKeyId);
+    assert.equal(success.expiration, p.sts.issued?.expiration.toISOString());
+    assert.equal(success.tokenSub, 'system:serviceaccount:shop:cart');
+    assert.ok(
+      p.lines.every((l) => typeof l.level === 'string' && typeof l.time === 'string'),
+      'NDJSON with level and time',
+    );
 
-    child.kill('SIGTERM');
-    await until(lines, (l) => l.event === 'stopped');
-    assert.equal(await exited, 0);
+    const stopped = await p.next(
+      (l) => l.event === 'stopped',
+      () => p.child.kill('SIGTERM'),
+    );
+    assert.equal(stopped.level, 'info');
+    assert.equal(await p.exited, 0);
   },
 );
