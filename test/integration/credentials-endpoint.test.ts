@@ -47,7 +47,7 @@ async function closeAll(...servers: Server[]): Promise<void> {
 /** One raw request (node:http, so any method, header or body can be sent). */
 function call(
   url: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+  options: { method?: string; headers?: Record<string, string | string[]>; body?: string } = {},
 ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
@@ -113,6 +113,8 @@ test('every status code comes from its cause', { timeout: 20_000 }, async (t) =>
       401,
       'Unauthorized',
     ],
+    // Node keeps the first of two Authorization headers; the endpoint refuses the ambiguity.
+    ['two Authorization headers', { headers: { authorization: [token, token] } }, PATH, 401, 'Unauthorized'],
     ['wrong path', { headers: auth }, '/v1/credentialsX', 404, 'NotFound'],
     ['POST', { method: 'POST', headers: auth }, PATH, 405, 'MethodNotAllowed'],
     ['a body', { headers: { ...auth, 'content-length': '1' }, body: 'x' }, PATH, 400, 'BodyNotAllowed'],
@@ -144,7 +146,7 @@ test('every status code comes from its cause', { timeout: 20_000 }, async (t) =>
   const metric = await h.metrics.registry.getSingleMetricAsString('sts_sidecar_credential_requests_total');
   for (const [status, count] of [
     ['200', 1],
-    ['401', 4],
+    ['401', 5],
     ['503', 1],
     ['404', 1],
     ['405', 1],
