@@ -1,4 +1,5 @@
 import { SIDECAR_OPTIONS } from './config/sidecar-options.ts';
+import { WEBHOOK_OPTIONS } from './config/webhook-options.ts';
 import { isSidecarError } from './errors.ts';
 
 /** Replaced by the bundler with package.json's version; "dev" when run from source. */
@@ -22,7 +23,26 @@ function usage(): string {
     'short-lived credentials fresh.',
     '',
     'Usage: sts-sidecar [sidecar] [flags]     run the sidecar (the default subcommand)',
+    '       sts-sidecar webhook [flags]       run the mutating admission webhook (webhook --help)',
     '       sts-sidecar --help | --version',
+    '',
+    'Flags win over environment variables:',
+    ...rows,
+    '',
+  ].join('\n');
+}
+
+function webhookUsage(): string {
+  const rows = WEBHOOK_OPTIONS.map((o) => {
+    const def = o.defaultValue === undefined ? '' : ` (default: ${o.defaultValue})`;
+    return `  --${o.flag.padEnd(32)} ${o.env}\n      ${o.doc}${def}`;
+  });
+  return [
+    `sts-sidecar ${VERSION}`,
+    '',
+    'Mutating admission webhook: injects the sidecar into pods labelled sts-sidecar.io/inject=true.',
+    '',
+    'Usage: sts-sidecar webhook [flags]',
     '',
     'Flags win over environment variables:',
     ...rows,
@@ -34,7 +54,7 @@ function usage(): string {
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const args = [...argv];
   if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(usage());
+    process.stdout.write(args[0] === 'webhook' ? webhookUsage() : usage());
     return EXIT_OK;
   }
   if (args.includes('--version')) {
@@ -42,6 +62,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     return EXIT_OK;
   }
   const sub = args[0] !== undefined && !args[0].startsWith('-') ? args.shift() : 'sidecar';
+  if (sub === 'webhook') {
+    // The only path that loads @kubernetes/client-node (via src/kube/kube-client.ts).
+    const { runWebhook } = await import('./run-webhook.ts');
+    return runWebhook(args, env);
+  }
   if (sub !== 'sidecar') {
     process.stderr.write(`sts-sidecar: unknown subcommand "${sub}". Run sts-sidecar --help.\n`);
     return EXIT_USAGE;

@@ -106,6 +106,26 @@ export const ERROR_CATALOGUE = {
     retry: 'transient',
     meaning: 'No credentials with at least 60 s left are held right now; the endpoint answers 503.',
   },
+  WEBHOOK_ANNOTATION_INVALID: {
+    retry: 'permanent',
+    meaning:
+      'Webhook: an `sts-sidecar.io/*` annotation on the pod or its ServiceAccount is invalid or a required one is missing; the pod is rejected with every problem and its fix.',
+  },
+  ADMISSION_REVIEW_INVALID: {
+    retry: 'permanent',
+    meaning:
+      'Webhook: the request body is not an admission.k8s.io/v1 AdmissionReview with a request.uid; answered 400.',
+  },
+  WEBHOOK_TLS_INVALID: {
+    retry: 'fatal',
+    meaning:
+      'Webhook: --tls-cert-file / --tls-key-file cannot be read or do not form a key pair. Exit code 2 at start; on reload the previous certificate stays in use.',
+  },
+  KUBE_API_UNAVAILABLE: {
+    retry: 'transient',
+    meaning:
+      "Webhook: the pod's ServiceAccount could not be read from the API server; the pod is rejected and its controller retries.",
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
@@ -158,6 +178,28 @@ export class ConfigError extends SidecarError {
     const lines = issues.map((i) => `  - ${i.env} / ${i.flag}: ${i.problem}`);
     super('CONFIG_INVALID', `invalid configuration (${issues.length} problem(s)):\n${lines.join('\n')}`);
     this.name = 'ConfigError';
+    this.issues = Object.freeze([...issues]);
+  }
+}
+
+/** One invalid or missing annotation: which key, where it came from, how to fix it. */
+export interface AnnotationIssue {
+  /** The annotation (or label) key, e.g. sts-sidecar.io/role-arn. */
+  annotation: string;
+  /** Where the value came from: pod, service account or webhook default. */
+  source: string;
+  /** What is wrong and how to fix it, one sentence. */
+  problem: string;
+}
+
+/** Every annotation problem of one pod at once; becomes the admission denial message. */
+export class AnnotationError extends SidecarError {
+  readonly issues: readonly AnnotationIssue[];
+
+  constructor(issues: readonly AnnotationIssue[]) {
+    const lines = issues.map((i) => `${i.annotation} (${i.source}): ${i.problem.replace(/\.$/, '')}`);
+    super('WEBHOOK_ANNOTATION_INVALID', `sts-sidecar: cannot inject: ${lines.join('; ')}.`);
+    this.name = 'AnnotationError';
     this.issues = Object.freeze([...issues]);
   }
 }

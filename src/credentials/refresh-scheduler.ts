@@ -190,5 +190,7 @@ function toSidecarError(error: unknown): SidecarError {
   if (isSidecarError(error)) return error;
   // Only the error's type: an unexpected message could carry anything, secrets included.
   const kind = error instanceof Error ? error.name : typeof error;
-  return new SidecarError('STS_BAD_RESPONSE', `unexpected failure during exchange (${kind})`, { cause: error });
+  return new SidecarError('STS_BAD_RESPONSE', `unexpected failure during exchange (${kind})`, {
+    cause: error,
+  });
 }

@@ -1,0 +1,143 @@
+import type { AddressInfo } from 'node:net';
+import { loadWebhookConfig, type WebhookConfig } from './config/webhook-config.ts';
+import { ConfigError, isSidecarError, SidecarError } from './errors.ts';
+import { createServiceAccountApi, type ServiceAccountApi } from './kube/kube-client.ts';
+import { ServiceAccountCache } from './kube/service-account-cache.ts';
+import { createLogger, type Logger } from './log.ts';
+import { closeGracefully, listen } from './server/http-lifecycle.ts';
+import { createAdmissionServer } from './webhook/admission-server.ts';
+import { mutatePod } from './webhook/mutator.ts';
+import { readTlsPair, TlsReloader } from './webhook/tls-reloader.ts';
+import { WebhookMetrics } from './webhook/webhook-metrics.ts';
+import { createWebhookOpsServer } from './webhook/webhook-ops-server.ts';
+
+const EXIT_OK = 0;
+const EXIT_USAGE = 2;
+
+export interface RunningWebhook {
+  readonly admissionAddress: AddressInfo;
+  readonly opsAddress: AddressInfo;
+  readonly tls: TlsReloader;
+  readonly metrics: WebhookMetrics;
+  shutdown(reason: string): Promise<void>;
+}
+
+export interface WebhookDeps {
+  /** Tests pass an API built on a fake; default: client-node from config.kubeconfig. */
+  serviceAccountApi?: ServiceAccountApi;
+  /** Poll interval of the TLS file watchers, ms. */
+  tlsPollIntervalMs?: number;
+}
+
+/** Brings the webhook up: TLS pair (fatal if bad), ServiceAccount cache, both listeners. */
+export async function startWebhookApp(
+  config: WebhookConfig,
+  logger: Logger,
+  deps: WebhookDeps = {},
+): Promise<RunningWebhook> {
+  const metrics = new WebhookMetrics();
+  const tlsPair = await readTlsPair({ certFile: config.tlsCertFile, keyFile: config.tlsKeyFile });
+  const api = deps.serviceAccountApi ?? createServiceAccountApi({ kubeconfig: config.kubeconfig });
+  const cache = new ServiceAccountCache({
+    api,
+    graceMs: config.serviceAccountLookupGraceMs,
+    metrics,
+    logger,
+  });
+  await cache.start();
+  const admission = createAdmissionServer({
+    tls: tlsPair,
+    metrics,
+    logger,
+    mutate: (pod, namespace) =>
+      mutatePod(pod, namespace, {
+        defaults: config.defaults,
+        sidecar: config.sidecar,
+        lookupServiceAccount: (ns, name) => cache.lookup(ns, name),
+      }),
+  });
+  const tls = new TlsReloader(
+    admission,
+    { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile },
+    { logger, metrics, pollIntervalMs: deps.tlsPollIntervalMs },
+  );
+  await tls.start();
+  const ops = createWebhookOpsServer({ metrics, ready: () => admission.listening });
+  const admissionAddress = await listenOrFail(admission, config.listenHost, config.listenPort, 'listen');
+  const opsAddress = await listenOrFail(ops, config.opsHost, config.opsPort, 'ops');
+  logger.info(
+    {
+      event: 'listening',
+      component: 'webhook',
+      admissionPort: admissionAddress.port,
+      opsPort: opsAddress.port,
+    },
+    'webhook listening',
+  );
+  return {
+    admissionAddress,
+    opsAddress,
+    tls,
+    metrics,
+    async shutdown(reason) {
+      logger.info({ event: 'stop', reason }, 'stopping webhook');
+      await Promise.all([
+        closeGracefully(admission, config.shutdownGraceMs),
+        closeGracefully(ops, config.shutdownGraceMs),
+        tls.close(),
+        cache.stop(),
+      ]);
+      logger.info({ event: 'stopped' }, 'stopped');
+    },
+  };
+}
+
+async function listenOrFail(
+  server: Parameters<typeof listen>[0],
+  host: string,
+  port: number,
+  which: 'listen' | 'ops',
+): Promise<AddressInfo> {
+  try {
+    return await listen(server, host, port);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new SidecarError(
+      'LISTEN_FAILED',
+      `cannot listen on ${host}:${port} (${code}). Change --${which}-port.`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+/** The `webhook` subcommand: validate, start, run until SIGTERM/SIGINT. Bad config → exit 2. */
+export async function runWebhook(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let config: WebhookConfig;
+  try {
+    config = loadWebhookConfig(argv, env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(
+      `sts-sidecar webhook: ${error.code}: ${error.message}\nRun sts-sidecar webhook --help.\n`,
+    );
+    return EXIT_USAGE;
+  }
+  const logger = createLogger({ level: config.logLevel });
+  let running: RunningWebhook;
+  try {
+    running = await startWebhookApp(config, logger);
+  } catch (error) {
+    if (!isSidecarError(error) || error.retry !== 'fatal') throw error;
+    logger.fatal({ event: 'start_failed', err: error }, 'cannot start');
+    process.stderr.write(`sts-sidecar webhook: ${error.code}: ${error.message}\n`);
+    return EXIT_USAGE;
+  }
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  await running.shutdown(signal);
+  return EXIT_OK;
+}

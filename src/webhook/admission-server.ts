@@ -1,0 +1,194 @@
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SecureContextOptions } from 'node:tls';
+import { SidecarError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { MutationOutcome } from './mutator.ts';
+import type { Pod } from './pod-types.ts';
+import type { WebhookMetrics } from './webhook-metrics.ts';
+
+/** The parts of admission.k8s.io/v1 AdmissionReview.request we use. */
+export interface AdmissionRequest {
+  uid: string;
+  kind?: { group?: string; version?: string; kind?: string };
+  operation?: string;
+  namespace?: string;
+  object?: Pod;
+}
+
+export interface AdmissionServerOptions {
+  tls: Pick<SecureContextOptions, 'cert' | 'key'>;
+  mutate(pod: Pod, namespace: string): Promise<MutationOutcome>;
+  metrics: WebhookMetrics;
+  logger: Logger;
+}
+
+/** The API server sends at most ~3 MiB objects; leave room for oldObject and the envelope. */
+const MAX_BODY_BYTES = 8 * 1024 * 1024;
+const API_VERSION = 'admission.k8s.io/v1';
+
+/**
+ * HTTPS `POST /mutate`: AdmissionReview in, AdmissionReview out, nothing else. Pods that opted
+ * in are patched, bad annotations are denied with the annotation and the fix, a body that is
+ * not an AdmissionReview gets 400 with a one-line reason. No request can throw out of here:
+ * an unexpected error is logged and answered 500 (the webhook's failurePolicy decides).
+ * Rotate the certificate with `server.setSecureContext()` (see tls-reloader.ts).
+ */
+export function createAdmissionServer(options: AdmissionServerOptions): Server {
+  const log = options.logger.child({ component: 'admission' });
+  return createServer({ ...options.tls, headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
+    const stop = options.metrics.requestDuration.startTimer();
+    handle(req, res, options).then(
+      (result) => {
+        if (result) options.metrics.injections.inc({ result });
+        stop();
+      },
+      (error: unknown) => {
+        options.metrics.injections.inc({ result: 'error' });
+        stop();
+        log.error({ event: 'admission_failed', err: error }, 'unexpected error answering an AdmissionReview');
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal error; see the webhook log' });
+        else res.destroy();
+      },
+    );
+  });
+}
+
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: AdmissionServerOptions,
+): Promise<MutationOutcome['result'] | undefined> {
+  const path = (req.url ?? '').split('?', 1)[0];
+  if (path !== '/mutate') {
+    sendJson(res, 404, { error: 'not found; the admission endpoint is POST /mutate' });
+    return undefined;
+  }
+  if (req.method !== 'POST') {
+    res.setHeader('allow', 'POST');
+    sendJson(res, 405, { error: 'method not allowed; use POST' });
+    return undefined;
+  }
+  let request: AdmissionRequest;
+  try {
+    request = parseReview(await readBody(req));
+  } catch (error) {
+    if (!(error instanceof SidecarError)) throw error;
+    sendJson(res, error.details.status === 413 ? 413 : 400, { error: error.message, code: error.code });
+    return undefined;
+  }
+  const kind = request.kind?.kind;
+  if (
+    (kind !== undefined && kind !== 'Pod') ||
+    request.operation !== 'CREATE' ||
+    request.object === undefined
+  ) {
+    sendJson(res, 200, review({ uid: request.uid, allowed: true }));
+    return 'skipped';
+  }
+  const pod = request.object;
+  const outcome = await options.mutate(pod, request.namespace ?? pod.metadata?.namespace ?? 'default');
+  const response: Record<string, unknown> = { uid: request.uid, allowed: outcome.result !== 'rejected' };
+  if (outcome.denial !== undefined)
+    response.status = { code: 400, reason: 'BadRequest', message: outcome.denial };
+  if (outcome.patch !== undefined) {
+    response.patchType = 'JSONPatch';
+    response.patch = Buffer.from(JSON.stringify(outcome.patch)).toString('base64');
+  }
+  if (outcome.warnings.length > 0) response.warnings = outcome.warnings;
+  sendJson(res, 200, review(response));
+  if (outcome.result === 'rejected')
+    options.logger.info(
+      { event: 'pod_rejected', namespace: request.namespace, uid: request.uid, reason: outcome.denial },
+      'pod rejected',
+    );
+  return outcome.result;
+}
+
+const review = (response: Record<string, unknown>) => ({
+  apiVersion: API_VERSION,
+  kind: 'AdmissionReview',
+  response,
+});
+
+function invalid(message: string, status = 400): SidecarError {
+  return new SidecarError('ADMISSION_REVIEW_INVALID', message, { details: { status } });
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw invalid(`body larger than ${MAX_BODY_BYTES} bytes`, 413);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Validates the envelope only; the pod inside is untrusted and read defensively later. */
+export function parseReview(body: Buffer): AdmissionRequest {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw invalid('body is not JSON; expected an admission.k8s.io/v1 AdmissionReview');
+  }
+  const r = parsed as { apiVersion?: unknown; kind?: unknown; request?: { uid?: unknown; object?: unknown } };
+  if (typeof r !== 'object' || r === null || r.kind !== 'AdmissionReview')
+    throw invalid('body is not an AdmissionReview (kind must be "AdmissionReview")');
+  if (r.apiVersion !== API_VERSION)
+    throw invalid(
+      `apiVersion must be ${API_VERSION}; set admissionReviewVersions: ["v1"] in the webhook configuration`,
+    );
+  if (
+    typeof r.request !== 'object' ||
+    r.request === null ||
+    typeof r.request.uid !== 'string' ||
+    r.request.uid === ''
+  )
+    throw invalid('AdmissionReview.request.uid is missing');
+  const object = r.request.object;
+  if (object !== undefined && (typeof object !== 'object' || object === null || Array.isArray(object)))
+    throw invalid('AdmissionReview.request.object must be an object');
+  if (object !== undefined && !isPodShaped(object as Pod))
+    throw invalid(
+      'AdmissionReview.request.object is not a Pod (spec.containers must be a list of named containers)',
+    );
+  return r.request as AdmissionRequest;
+}
+
+/** Enough shape for the patch builder to index safely; the API server validated the rest. */
+function isPodShaped(pod: Pod): boolean {
+  const spec = pod.spec as Record<string, unknown> | undefined;
+  if (typeof spec !== 'object' || spec === null) return false;
+  const named = (list: unknown) =>
+    list === undefined ||
+    (Array.isArray(list) &&
+      list.every(
+        (c) =>
+          typeof c === 'object' &&
+          c !== null &&
+          typeof (c as { name?: unknown }).name === 'string' &&
+          ['env', 'volumeMounts'].every(
+            (k) =>
+              (c as Record<string, unknown>)[k] === undefined ||
+              Array.isArray((c as Record<string, unknown>)[k]),
+          ),
+      ));
+  const meta = pod.metadata as Record<string, unknown> | undefined;
+  const stringMap = (m: unknown) =>
+    m === undefined || (typeof m === 'object' && m !== null && !Array.isArray(m));
+  return (
+    Array.isArray(spec.containers) &&
+    named(spec.containers) &&
+    named(spec.initContainers) &&
+    (spec.volumes === undefined || Array.isArray(spec.volumes)) &&
+    (meta === undefined ||
+      (typeof meta === 'object' && stringMap(meta.labels) && stringMap(meta.annotations)))
+  );
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}

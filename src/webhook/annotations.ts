@@ -1,0 +1,169 @@
+/**
+ * Every label and annotation the webhook reads or writes, in one place (vault-k8s
+ * agent-inject/agent/annotations.go). The README's "Webhook" table is checked against
+ * {@link ANNOTATIONS} by test/unit/webhook-annotations.test.ts.
+ */
+
+/** Common prefix of every key. */
+export const PREFIX = 'sts-sidecar.io/';
+
+/**
+ * Pod label that opts a pod in. A label (not an annotation) so the MutatingWebhookConfiguration
+ * can select on it with an objectSelector and the API server never calls us for other pods.
+ */
+export const LABEL_INJECT = `${PREFIX}inject`;
+
+/** Written by the webhook on injection; a pod that carries it is never injected twice. */
+export const ANNOTATION_STATUS = `${PREFIX}status`;
+/** The value of {@link ANNOTATION_STATUS} after injection. */
+export const STATUS_INJECTED = 'injected';
+
+/** Role to assume (RoleArn). */
+export const ANNOTATION_ROLE_ARN = `${PREFIX}role-arn`;
+/** Audience of the projected service-account token: the OIDC client ID the store expects. */
+export const ANNOTATION_AUDIENCE = `${PREFIX}audience`;
+/** expirationSeconds of the projected token; Kubernetes requires at least 600. */
+export const ANNOTATION_TOKEN_EXPIRATION = `${PREFIX}token-expiration-seconds`;
+/** DurationSeconds sent to STS. */
+export const ANNOTATION_DURATION = `${PREFIX}duration-seconds`;
+/** URL of the store's STS endpoint. */
+export const ANNOTATION_STS_ENDPOINT = `${PREFIX}sts-endpoint`;
+/** Store profile: rgw, minio or aws (the sidecar's --flavor). */
+export const ANNOTATION_FLAVOR = `${PREFIX}flavor`;
+/** Inline session policy (JSON) that narrows the role. */
+export const ANNOTATION_SESSION_POLICY = `${PREFIX}session-policy`;
+/** When set, injected as AWS_ENDPOINT_URL_S3 so SDKs talk to the store, not to AWS. */
+export const ANNOTATION_S3_ENDPOINT = `${PREFIX}s3-endpoint`;
+/** Comma-separated container names (init or app) that get no env and no mount. Pod only. */
+export const ANNOTATION_SKIP_CONTAINERS = `${PREFIX}skip-containers`;
+/** Port of the loopback credentials endpoint; change it for hostNetwork pods that share a node. */
+export const ANNOTATION_LISTEN_PORT = `${PREFIX}listen-port`;
+/** Port of the sidecar's ops listener (probes, metrics). */
+export const ANNOTATION_OPS_PORT = `${PREFIX}ops-port`;
+/** Sidecar resources, Kubernetes quantities. */
+export const ANNOTATION_CPU_REQUEST = `${PREFIX}sidecar-cpu-request`;
+export const ANNOTATION_MEMORY_REQUEST = `${PREFIX}sidecar-memory-request`;
+export const ANNOTATION_CPU_LIMIT = `${PREFIX}sidecar-cpu-limit`;
+export const ANNOTATION_MEMORY_LIMIT = `${PREFIX}sidecar-memory-limit`;
+
+/** Where an annotation may be set. */
+export type AnnotationScope = 'pod' | 'pod-or-service-account';
+
+/** One configurable annotation: the single source for parsing, errors and the README table. */
+export interface AnnotationSpec {
+  readonly key: string;
+  readonly scope: AnnotationScope;
+  /** Default as shown to users: a literal, or where it comes from. */
+  readonly defaultText: string;
+  readonly example: string;
+  /** One sentence for the README. */
+  readonly doc: string;
+}
+
+export const ANNOTATIONS: readonly AnnotationSpec[] = [
+  {
+    key: ANNOTATION_STS_ENDPOINT,
+    scope: 'pod-or-service-account',
+    defaultText: 'webhook `--sts-endpoint`; required',
+    example: 'https://rgw.example.internal',
+    doc: 'STS endpoint of the store (the sidecar’s STS_SIDECAR_STS_ENDPOINT).',
+  },
+  {
+    key: ANNOTATION_FLAVOR,
+    scope: 'pod-or-service-account',
+    defaultText: 'webhook `--flavor`; required',
+    example: 'rgw',
+    doc: 'Store profile: `rgw`, `minio` or `aws`.',
+  },
+  {
+    key: ANNOTATION_ROLE_ARN,
+    scope: 'pod-or-service-account',
+    defaultText: 'webhook `--role-arn`; required for rgw and aws',
+    example: 'arn:aws:iam:::role/app',
+    doc: 'Role to assume.',
+  },
+  {
+    key: ANNOTATION_AUDIENCE,
+    scope: 'pod-or-service-account',
+    defaultText: 'webhook `--audience`; required',
+    example: 'sts.example.internal',
+    doc: 'Audience of the projected token: the client ID registered at the store’s OIDC provider (`sts.min.io` for the MinIO Operator).',
+  },
+  {
+    key: ANNOTATION_TOKEN_EXPIRATION,
+    scope: 'pod-or-service-account',
+    defaultText: '`3600` (webhook `--token-expiration-seconds`)',
+    example: '7200',
+    doc: 'expirationSeconds of the projected token, 600-86400.',
+  },
+  {
+    key: ANNOTATION_DURATION,
+    scope: 'pod-or-service-account',
+    defaultText: '`3600` (webhook `--duration-seconds`)',
+    example: '1800',
+    doc: 'DurationSeconds of the STS session, 900-43200 (rgw, aws) or 900-31536000 (minio).',
+  },
+  {
+    key: ANNOTATION_SESSION_POLICY,
+    scope: 'pod-or-service-account',
+    defaultText: 'none',
+    example: '{"Version":"2012-10-17","Statement":[…]}',
+    doc: 'Inline session policy, a JSON object of at most 2048 characters.',
+  },
+  {
+    key: ANNOTATION_S3_ENDPOINT,
+    scope: 'pod-or-service-account',
+    defaultText: 'webhook `--s3-endpoint`; else not injected',
+    example: 'https://s3.example.internal',
+    doc: 'Injected as `AWS_ENDPOINT_URL_S3` unless the container already sets it.',
+  },
+  {
+    key: ANNOTATION_SKIP_CONTAINERS,
+    scope: 'pod',
+    defaultText: 'none',
+    example: 'istio-proxy,metrics',
+    doc: 'Comma-separated names of containers or init containers that get neither env nor mount.',
+  },
+  {
+    key: ANNOTATION_LISTEN_PORT,
+    scope: 'pod',
+    defaultText: '`8187`',
+    example: '18187',
+    doc: 'Loopback port of the credentials endpoint, 1024-65535 (give hostNetwork pods on one node different ports).',
+  },
+  {
+    key: ANNOTATION_OPS_PORT,
+    scope: 'pod',
+    defaultText: '`9187`',
+    example: '19187',
+    doc: 'Port of the sidecar’s /healthz, /readyz, /metrics listener, 1024-65535, different from the listen port.',
+  },
+  {
+    key: ANNOTATION_CPU_REQUEST,
+    scope: 'pod-or-service-account',
+    defaultText: '`10m` (webhook `--sidecar-cpu-request`)',
+    example: '50m',
+    doc: 'CPU request of the sidecar.',
+  },
+  {
+    key: ANNOTATION_MEMORY_REQUEST,
+    scope: 'pod-or-service-account',
+    defaultText: '`96Mi` (webhook `--sidecar-memory-request`)',
+    example: '128Mi',
+    doc: 'Memory request of the sidecar (idles at about 73 MiB RSS).',
+  },
+  {
+    key: ANNOTATION_CPU_LIMIT,
+    scope: 'pod-or-service-account',
+    defaultText: '`500m` (webhook `--sidecar-cpu-limit`)',
+    example: '1',
+    doc: 'CPU limit of the sidecar.',
+  },
+  {
+    key: ANNOTATION_MEMORY_LIMIT,
+    scope: 'pod-or-service-account',
+    defaultText: '`192Mi` (webhook `--sidecar-memory-limit`)',
+    example: '256Mi',
+    doc: 'Memory limit of the sidecar; must not be below the request.',
+  },
+];

@@ -1,0 +1,364 @@
+import { DEFAULT_AUTH_TOKEN_FILE, FLAVORS, type Flavor } from '../config/sidecar-options.ts';
+import { AnnotationError, type AnnotationIssue } from '../errors.ts';
+import {
+  ANNOTATION_AUDIENCE,
+  ANNOTATION_CPU_LIMIT,
+  ANNOTATION_CPU_REQUEST,
+  ANNOTATION_DURATION,
+  ANNOTATION_FLAVOR,
+  ANNOTATION_LISTEN_PORT,
+  ANNOTATION_MEMORY_LIMIT,
+  ANNOTATION_MEMORY_REQUEST,
+  ANNOTATION_OPS_PORT,
+  ANNOTATION_ROLE_ARN,
+  ANNOTATION_S3_ENDPOINT,
+  ANNOTATION_SESSION_POLICY,
+  ANNOTATION_SKIP_CONTAINERS,
+  ANNOTATION_STATUS,
+  ANNOTATION_STS_ENDPOINT,
+  ANNOTATION_TOKEN_EXPIRATION,
+  ANNOTATIONS,
+  LABEL_INJECT,
+} from './annotations.ts';
+import type { Pod } from './pod-types.ts';
+
+/** Names the webhook gives to what it adds; a pod that already uses one is rejected. */
+export const SIDECAR_CONTAINER_NAME = 'sts-sidecar';
+export const TOKEN_VOLUME_NAME = 'sts-sidecar-token';
+export const AUTH_VOLUME_NAME = 'sts-sidecar-auth';
+/** Directory of the auth token, mounted into the sidecar (rw) and the apps (ro). */
+export const AUTH_MOUNT_DIR = DEFAULT_AUTH_TOKEN_FILE.slice(0, DEFAULT_AUTH_TOKEN_FILE.lastIndexOf('/'));
+
+/**
+ * The webhook's own defaults for the annotations (flags of `sts-sidecar webhook`). `undefined`
+ * means "no default": the pod or its ServiceAccount must set it, where it is required.
+ */
+export interface InjectionDefaults {
+  readonly stsEndpoint: string | undefined;
+  readonly flavor: string | undefined;
+  readonly roleArn: string | undefined;
+  readonly audience: string | undefined;
+  readonly tokenExpirationSeconds: string;
+  readonly durationSeconds: string;
+  readonly s3Endpoint: string | undefined;
+  readonly cpuRequest: string;
+  readonly memoryRequest: string;
+  readonly cpuLimit: string;
+  readonly memoryLimit: string;
+}
+
+/** Sidecar resources, Kubernetes quantities as written. */
+export interface SidecarResources {
+  readonly requests: { readonly cpu: string; readonly memory: string };
+  readonly limits: { readonly cpu: string; readonly memory: string };
+}
+
+/** Everything the patch needs, validated. */
+export interface InjectionPlan {
+  readonly stsEndpoint: string;
+  readonly flavor: Flavor;
+  readonly roleArn: string | undefined;
+  readonly audience: string;
+  readonly tokenExpirationSeconds: number;
+  readonly durationSeconds: number;
+  readonly sessionPolicy: string | undefined;
+  readonly s3Endpoint: string | undefined;
+  /** Container and init-container names that get no env and no mount. */
+  readonly skipContainers: ReadonlySet<string>;
+  readonly listenPort: number;
+  readonly opsPort: number;
+  readonly resources: SidecarResources;
+}
+
+/** Why a pod is let through unchanged. */
+export type SkipReason = 'not-labelled' | 'already-injected';
+
+export type PlanResult =
+  | { readonly action: 'inject'; readonly plan: InjectionPlan }
+  | { readonly action: 'skip'; readonly reason: SkipReason };
+
+/** True when the pod opted in and has not been injected yet (no ServiceAccount lookup needed otherwise). */
+export function wantsInjection(pod: Pod): PlanResult | undefined {
+  if (pod.metadata?.labels?.[LABEL_INJECT] !== 'true') return { action: 'skip', reason: 'not-labelled' };
+  if (pod.metadata?.annotations?.[ANNOTATION_STATUS] !== undefined)
+    return { action: 'skip', reason: 'already-injected' };
+  return undefined;
+}
+
+// Limits copied from the sidecar's own validation (src/config/sidecar-config.ts: RGW rgw_sts.cc,
+// MinIO jwt.go) and from Kubernetes: expirationSeconds >= 600 (KEP-1205, research/anchors.md §7);
+// 86400 is the EKS webhook's default and a sane upper bound for a token that only the sidecar reads.
+const MIN_TOKEN_EXPIRATION = 600;
+const MAX_TOKEN_EXPIRATION = 86_400;
+const MIN_DURATION = 900;
+const MAX_DURATION: Record<Flavor, number> = { rgw: 43_200, aws: 43_200, minio: 31_536_000 };
+const MAX_POLICY_CHARS = 2048;
+const QUANTITY = /^\+?(\d+(\.\d*)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+const SUFFIX: Record<string, number> = {
+  '': 1,
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
+
+const POD_ONLY = new Set(ANNOTATIONS.filter((a) => a.scope === 'pod').map((a) => a.key));
+
+/**
+ * Builds the plan for one pod. Each setting is taken from the first of these that has it:
+ *  1. the Pod's annotation (`sts-sidecar.io/<key>`),
+ *  2. the ServiceAccount's annotation with the same key (not for pod-only keys such as
+ *     skip-containers and the ports, which describe this pod, not the identity),
+ *  3. the webhook's default (its flags / STS_SIDECAR_WEBHOOK_* env vars).
+ * An empty annotation value counts as set (and is then invalid), so a typo never silently falls
+ * through to a broader default.
+ *
+ * @throws AnnotationError listing every invalid or missing value, each with the annotation and fix.
+ */
+export function buildInjectionPlan(
+  pod: Pod,
+  serviceAccountAnnotations: Readonly<Record<string, string>> | undefined,
+  defaults: InjectionDefaults,
+): PlanResult {
+  const early = wantsInjection(pod);
+  if (early) return early;
+  const podAnnotations = pod.metadata?.annotations ?? {};
+  const issues: AnnotationIssue[] = [];
+  const lookup = (key: string, fallback: string | undefined): { value: string | undefined; from: string } => {
+    if (podAnnotations[key] !== undefined) return { value: podAnnotations[key], from: 'pod' };
+    if (!POD_ONLY.has(key) && serviceAccountAnnotations?.[key] !== undefined)
+      return { value: serviceAccountAnnotations[key], from: 'service account' };
+    return { value: fallback, from: 'webhook default' };
+  };
+  const problem = (key: string, from: string, text: string): void => {
+    issues.push({ annotation: key, source: from, problem: text });
+  };
+
+  const endpoint = lookup(ANNOTATION_STS_ENDPOINT, defaults.stsEndpoint);
+  const stsEndpoint = validateUrl(endpoint.value, (t) => problem(ANNOTATION_STS_ENDPOINT, endpoint.from, t));
+
+  const flavorIn = lookup(ANNOTATION_FLAVOR, defaults.flavor);
+  let flavor: Flavor | undefined;
+  if (flavorIn.value === undefined)
+    problem(ANNOTATION_FLAVOR, flavorIn.from, `is required: set it to one of ${FLAVORS.join(', ')}.`);
+  else if (!(FLAVORS as readonly string[]).includes(flavorIn.value))
+    problem(ANNOTATION_FLAVOR, flavorIn.from, `"${flavorIn.value}" is not one of ${FLAVORS.join(', ')}.`);
+  else flavor = flavorIn.value as Flavor;
+
+  const roleIn = lookup(ANNOTATION_ROLE_ARN, defaults.roleArn);
+  const roleArn = roleIn.value;
+  if (roleArn !== undefined && !/^arn:[^:]+:[^:]*:[^:]*:[^:]*:.+$/.test(roleArn))
+    problem(ANNOTATION_ROLE_ARN, roleIn.from, 'is not an ARN: expected e.g. arn:aws:iam:::role/app.');
+  if (roleArn === undefined && (flavor === 'rgw' || flavor === 'aws'))
+    problem(
+      ANNOTATION_ROLE_ARN,
+      roleIn.from,
+      `is required with flavor ${flavor}: set the role ARN to assume.`,
+    );
+
+  const audIn = lookup(ANNOTATION_AUDIENCE, defaults.audience);
+  const audience = audIn.value;
+  if (audience === undefined || audience.trim() === '' || audience.length > 253)
+    problem(
+      ANNOTATION_AUDIENCE,
+      audIn.from,
+      'is required (1-253 characters): the OIDC client ID the store checks the token against.',
+    );
+
+  const expIn = lookup(ANNOTATION_TOKEN_EXPIRATION, defaults.tokenExpirationSeconds);
+  const tokenExpirationSeconds = parseWhole(expIn.value, MIN_TOKEN_EXPIRATION, MAX_TOKEN_EXPIRATION, (t) =>
+    problem(ANNOTATION_TOKEN_EXPIRATION, expIn.from, t),
+  );
+
+  const durIn = lookup(ANNOTATION_DURATION, defaults.durationSeconds);
+  const durationSeconds = parseWhole(durIn.value, MIN_DURATION, MAX_DURATION[flavor ?? 'rgw'], (t) =>
+    problem(ANNOTATION_DURATION, durIn.from, `${t} (for flavor ${flavor ?? 'rgw'})`),
+  );
+
+  const policyIn = lookup(ANNOTATION_SESSION_POLICY, undefined);
+  const sessionPolicy = policyIn.value;
+  if (sessionPolicy !== undefined)
+    validatePolicy(sessionPolicy, (t) => problem(ANNOTATION_SESSION_POLICY, policyIn.from, t));
+
+  const s3In = lookup(ANNOTATION_S3_ENDPOINT, defaults.s3Endpoint);
+  const s3Endpoint =
+    s3In.value === undefined
+      ? undefined
+      : validateUrl(s3In.value, (t) => problem(ANNOTATION_S3_ENDPOINT, s3In.from, t));
+
+  const skipIn = lookup(ANNOTATION_SKIP_CONTAINERS, undefined);
+  const skipContainers = new Set(
+    (skipIn.value ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
+  );
+  const names = new Set(
+    [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c) => c.name),
+  );
+  for (const name of skipContainers)
+    if (!names.has(name))
+      problem(
+        ANNOTATION_SKIP_CONTAINERS,
+        skipIn.from,
+        `names "${name}", which is not a container of this pod.`,
+      );
+
+  const listenIn = lookup(ANNOTATION_LISTEN_PORT, '8187');
+  const listenPort = parseWhole(listenIn.value, 1024, 65_535, (t) =>
+    problem(ANNOTATION_LISTEN_PORT, listenIn.from, t),
+  );
+  const opsIn = lookup(ANNOTATION_OPS_PORT, '9187');
+  const opsPort = parseWhole(opsIn.value, 1024, 65_535, (t) => problem(ANNOTATION_OPS_PORT, opsIn.from, t));
+  if (listenPort !== undefined && listenPort === opsPort)
+    problem(ANNOTATION_OPS_PORT, opsIn.from, `must differ from ${ANNOTATION_LISTEN_PORT} (${listenPort}).`);
+
+  const quantity = (key: string, fallback: string) => {
+    const input = lookup(key, fallback);
+    const amount = parseQuantity(input.value);
+    if (amount === undefined)
+      problem(
+        key,
+        input.from,
+        `"${input.value}" is not a Kubernetes quantity such as 100m, 1, 128Mi or 1Gi.`,
+      );
+    return { text: input.value ?? '', amount, from: input.from };
+  };
+  const cpuRequest = quantity(ANNOTATION_CPU_REQUEST, defaults.cpuRequest);
+  const memoryRequest = quantity(ANNOTATION_MEMORY_REQUEST, defaults.memoryRequest);
+  const cpuLimit = quantity(ANNOTATION_CPU_LIMIT, defaults.cpuLimit);
+  const memoryLimit = quantity(ANNOTATION_MEMORY_LIMIT, defaults.memoryLimit);
+  if (cpuRequest.amount !== undefined && cpuLimit.amount !== undefined && cpuLimit.amount < cpuRequest.amount)
+    problem(
+      ANNOTATION_CPU_LIMIT,
+      cpuLimit.from,
+      `${cpuLimit.text} is below the CPU request ${cpuRequest.text}.`,
+    );
+  if (
+    memoryRequest.amount !== undefined &&
+    memoryLimit.amount !== undefined &&
+    memoryLimit.amount < memoryRequest.amount
+  )
+    problem(
+      ANNOTATION_MEMORY_LIMIT,
+      memoryLimit.from,
+      `${memoryLimit.text} is below the memory request ${memoryRequest.text}.`,
+    );
+
+  checkNameClashes(pod, problem);
+
+  if (issues.length > 0) throw new AnnotationError(issues);
+  return {
+    action: 'inject',
+    plan: Object.freeze({
+      stsEndpoint: stsEndpoint!,
+      flavor: flavor!,
+      roleArn,
+      audience: audience!,
+      tokenExpirationSeconds: tokenExpirationSeconds!,
+      durationSeconds: durationSeconds!,
+      sessionPolicy,
+      s3Endpoint,
+      skipContainers,
+      listenPort: listenPort!,
+      opsPort: opsPort!,
+      resources: {
+        requests: { cpu: cpuRequest.text, memory: memoryRequest.text },
+        limits: { cpu: cpuLimit.text, memory: memoryLimit.text },
+      },
+    }),
+  };
+}
+
+/** The names we add must be free; otherwise the API server would reject our patch with a vaguer message. */
+function checkNameClashes(pod: Pod, problem: (key: string, from: string, text: string) => void): void {
+  const containers = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+  if (containers.some((c) => c.name === SIDECAR_CONTAINER_NAME))
+    problem(
+      LABEL_INJECT,
+      'pod',
+      `the pod already has a container named "${SIDECAR_CONTAINER_NAME}" but no ${ANNOTATION_STATUS} annotation; remove the container or the label.`,
+    );
+  for (const c of containers)
+    if (c.volumeMounts?.some((m) => m.mountPath === AUTH_MOUNT_DIR))
+      problem(
+        LABEL_INJECT,
+        'pod',
+        `container "${c.name}" already mounts something at ${AUTH_MOUNT_DIR}, where the auth token goes; move that mount.`,
+      );
+  for (const v of pod.spec?.volumes ?? [])
+    if (v.name === TOKEN_VOLUME_NAME || v.name === AUTH_VOLUME_NAME)
+      problem(
+        LABEL_INJECT,
+        'pod',
+        `the pod already has a volume named "${v.name}"; rename it or drop the label.`,
+      );
+}
+
+/** Parses a whole number in [min, max]; reports the range otherwise. */
+export function parseWhole(
+  value: string | undefined,
+  min: number,
+  max: number,
+  report: (text: string) => void,
+): number | undefined {
+  if (value === undefined || !/^\d{1,9}$/.test(value)) {
+    report(`"${value ?? ''}" is not a whole number; use a value from ${min} to ${max}.`);
+    return undefined;
+  }
+  const n = Number(value);
+  if (n < min || n > max) {
+    report(`${n} is out of range; use a value from ${min} to ${max}.`);
+    return undefined;
+  }
+  return n;
+}
+
+/** A Kubernetes resource quantity as a number (cores or bytes), or undefined when malformed. */
+export function parseQuantity(value: string | undefined): number | undefined {
+  const m = value === undefined ? null : QUANTITY.exec(value);
+  if (!m) return undefined;
+  return Number(m[1]) * SUFFIX[m[3] ?? '']!;
+}
+
+/** An http(s) URL without credentials, normalised by WHATWG URL. */
+export function validateUrl(value: string | undefined, report: (text: string) => void): string | undefined {
+  if (value === undefined) {
+    report('is required: the URL of the store, e.g. https://rgw.example.internal.');
+    return undefined;
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    report(`"${value}" is not a URL: expected http(s)://host[:port].`);
+    return undefined;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') report('must start with https:// or http://.');
+  else if (url.username !== '' || url.password !== '') report('must not carry user:password.');
+  else return url.toString();
+  return undefined;
+}
+
+function validatePolicy(policy: string, report: (text: string) => void): void {
+  if (policy.length > MAX_POLICY_CHARS) {
+    report(`is ${policy.length} characters; STS accepts at most ${MAX_POLICY_CHARS}.`);
+    return;
+  }
+  try {
+    const parsed: unknown = JSON.parse(policy);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      report('must be a JSON object (an IAM policy document).');
+  } catch {
+    report('is not valid JSON; use an IAM policy document such as {"Version":"2012-10-17","Statement":[…]}.');
+  }
+}

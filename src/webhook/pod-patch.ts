@@ -1,0 +1,218 @@
+import {
+  DEFAULT_AUTH_TOKEN_FILE,
+  DEFAULT_TOKEN_FILE,
+  ENV_POD_NAME,
+  ENV_POD_NAMESPACE,
+  SIDECAR_OPTIONS,
+  type SidecarOptionKey,
+} from '../config/sidecar-options.ts';
+import { ANNOTATION_STATUS, STATUS_INJECTED } from './annotations.ts';
+export { AUTH_MOUNT_DIR } from './injection-plan.ts';
+import {
+  AUTH_MOUNT_DIR,
+  AUTH_VOLUME_NAME,
+  type InjectionPlan,
+  SIDECAR_CONTAINER_NAME,
+  TOKEN_VOLUME_NAME,
+} from './injection-plan.ts';
+import type { Container, EnvVar, Pod } from './pod-types.ts';
+
+/** One RFC 6902 operation. We only ever emit `add`. */
+export interface JsonPatchOp {
+  op: 'add';
+  path: string;
+  value: unknown;
+}
+
+/** What the sidecar container is built from, beyond the plan (webhook flags). */
+export interface SidecarImage {
+  readonly image: string;
+  readonly imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  /**
+   * Pod fsGroup added when the pod has none, so the 0440 auth-token file is readable by every
+   * container: the in-memory emptyDir becomes group-owned by it with the setgid bit, the file
+   * inherits the group, and every container of the pod has it as a supplementary group.
+   */
+  readonly fsGroup: number;
+}
+
+/** Env names the SDKs read (research/anchors.md table (b)). */
+export const ENV_FULL_URI = 'AWS_CONTAINER_CREDENTIALS_FULL_URI';
+export const ENV_AUTH_TOKEN_FILE = 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE';
+export const ENV_S3_ENDPOINT = 'AWS_ENDPOINT_URL_S3';
+/**
+ * Never injected: SDKs would prefer them over the container endpoint (Java v2 and older JS take
+ * the TOKEN env over the file; minio-go takes AWS_WEB_IDENTITY_TOKEN_FILE over both and then
+ * calls AWS STS). When a user sets them, the admission response carries a warning.
+ */
+export const SHADOWING_ENV = [
+  'AWS_CONTAINER_AUTHORIZATION_TOKEN',
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+  'AWS_ROLE_ARN',
+  'AWS_ACCESS_KEY_ID',
+] as const;
+
+export const TOKEN_MOUNT_DIR = DEFAULT_TOKEN_FILE.slice(0, DEFAULT_TOKEN_FILE.lastIndexOf('/'));
+const TOKEN_FILE_NAME = DEFAULT_TOKEN_FILE.slice(TOKEN_MOUNT_DIR.length + 1);
+/** The distroless `nonroot` user of our image (Dockerfile `USER 65532:65532`). */
+export const SIDECAR_UID = 65_532;
+
+/** RFC 6901: `~` → `~0`, then `/` → `~1` (annotation keys hold a `/`). */
+export function escapePointer(segment: string): string {
+  return segment.replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
+const sidecarEnvName = (key: SidecarOptionKey): string => SIDECAR_OPTIONS.find((o) => o.key === key)!.env;
+
+/** The sidecar as a native sidecar: first init container, restartPolicy Always, gated by /readyz. */
+export function sidecarContainer(plan: InjectionPlan, image: SidecarImage): Record<string, unknown> {
+  const env: EnvVar[] = [
+    { name: sidecarEnvName('stsEndpoint'), value: plan.stsEndpoint },
+    { name: sidecarEnvName('flavor'), value: plan.flavor },
+    ...(plan.roleArn === undefined ? [] : [{ name: sidecarEnvName('roleArn'), value: plan.roleArn }]),
+    { name: sidecarEnvName('durationSeconds'), value: String(plan.durationSeconds) },
+    ...(plan.sessionPolicy === undefined
+      ? []
+      : [{ name: sidecarEnvName('sessionPolicy'), value: plan.sessionPolicy }]),
+    { name: sidecarEnvName('tokenFile'), value: DEFAULT_TOKEN_FILE },
+    { name: sidecarEnvName('authTokenFile'), value: DEFAULT_AUTH_TOKEN_FILE },
+    { name: sidecarEnvName('listenPort'), value: String(plan.listenPort) },
+    { name: sidecarEnvName('opsPort'), value: String(plan.opsPort) },
+    // The session name is derived from these (sidecar-config.ts deriveSessionName).
+    { name: ENV_POD_NAME, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    { name: ENV_POD_NAMESPACE, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+  ];
+  return {
+    name: SIDECAR_CONTAINER_NAME,
+    image: image.image,
+    imagePullPolicy: image.imagePullPolicy,
+    args: ['sidecar'],
+    // Native sidecar (KEP-753): later init containers and the app start only after the
+    // startupProbe passed, i.e. once credentials are held; it stops after the app containers.
+    restartPolicy: 'Always',
+    env,
+    volumeMounts: [
+      { name: TOKEN_VOLUME_NAME, mountPath: TOKEN_MOUNT_DIR, readOnly: true },
+      { name: AUTH_VOLUME_NAME, mountPath: AUTH_MOUNT_DIR },
+    ],
+    // /readyz passes only with servable credentials. 1 s period so the app is not held back
+    // longer than needed; 300 tries = 5 min of STS trouble before the kubelet restarts it.
+    startupProbe: {
+      httpGet: { path: '/readyz', port: plan.opsPort },
+      periodSeconds: 1,
+      timeoutSeconds: 1,
+      failureThreshold: 300,
+    },
+    // Liveness is the event loop only, never STS (eks-pod-identity-agent #26).
+    livenessProbe: {
+      httpGet: { path: '/healthz', port: plan.opsPort },
+      periodSeconds: 10,
+      timeoutSeconds: 2,
+      failureThreshold: 3,
+    },
+    resources: {
+      requests: { ...plan.resources.requests },
+      limits: { ...plan.resources.limits },
+    },
+    // Pod Security Standards "restricted".
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: SIDECAR_UID,
+      runAsGroup: SIDECAR_UID,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+  };
+}
+
+/** The env an app container gets, before removing names it already sets. */
+export function appEnv(plan: InjectionPlan): EnvVar[] {
+  return [
+    { name: ENV_FULL_URI, value: `http://127.0.0.1:${plan.listenPort}/v1/credentials` },
+    { name: ENV_AUTH_TOKEN_FILE, value: DEFAULT_AUTH_TOKEN_FILE },
+    ...(plan.s3Endpoint === undefined ? [] : [{ name: ENV_S3_ENDPOINT, value: plan.s3Endpoint }]),
+  ];
+}
+
+/** A JSON patch plus warnings for the user (admission `warnings`). */
+export interface PodPatch {
+  readonly ops: JsonPatchOp[];
+  readonly warnings: string[];
+}
+
+/**
+ * The RFC 6902 patch that injects the plan. Rules (the EKS webhook's #208 and vault-k8s' patch.go
+ * taught them):
+ * - only `add`: arrays get `/-` appends (or one `/0` insert for the sidecar); an absent array or
+ *   object is added whole, an existing one is never replaced, so fields we do not know survive;
+ * - user env is never overwritten: names the container already sets are left out;
+ * - the status annotation makes a second pass a no-op (see injection-plan.ts wantsInjection).
+ */
+export function buildPodPatch(pod: Pod, plan: InjectionPlan, image: SidecarImage): PodPatch {
+  const ops: JsonPatchOp[] = [];
+  const warnings: string[] = [];
+  const add = (path: string, value: unknown): void => {
+    ops.push({ op: 'add', path, value });
+  };
+  const appendAll = (path: string, existing: unknown[] | undefined, items: unknown[]): void => {
+    if (items.length === 0) return;
+    if (existing === undefined) add(path, items);
+    else for (const item of items) add(`${path}/-`, item);
+  };
+
+  if (pod.metadata?.annotations === undefined)
+    add('/metadata/annotations', { [ANNOTATION_STATUS]: STATUS_INJECTED });
+  else add(`/metadata/annotations/${escapePointer(ANNOTATION_STATUS)}`, STATUS_INJECTED);
+
+  if (pod.spec?.securityContext === undefined) add('/spec/securityContext', { fsGroup: image.fsGroup });
+  else if (pod.spec.securityContext.fsGroup === undefined)
+    add('/spec/securityContext/fsGroup', image.fsGroup);
+
+  appendAll('/spec/volumes', pod.spec?.volumes, [
+    {
+      name: TOKEN_VOLUME_NAME,
+      projected: {
+        sources: [
+          {
+            serviceAccountToken: {
+              audience: plan.audience,
+              expirationSeconds: plan.tokenExpirationSeconds,
+              path: TOKEN_FILE_NAME,
+            },
+          },
+        ],
+      },
+    },
+    // Memory: the auth token never touches the node's disk.
+    { name: AUTH_VOLUME_NAME, emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+  ]);
+
+  const sidecar = sidecarContainer(plan, image);
+  const initContainers = pod.spec?.initContainers;
+  if (initContainers === undefined) add('/spec/initContainers', [sidecar]);
+  else add('/spec/initContainers/0', sidecar);
+
+  const wire = (container: Container, path: string): void => {
+    if (plan.skipContainers.has(container.name)) return;
+    const present = new Set((container.env ?? []).map((e) => e.name));
+    appendAll(
+      `${path}/env`,
+      container.env,
+      appEnv(plan).filter((e) => !present.has(e.name)),
+    );
+    appendAll(`${path}/volumeMounts`, container.volumeMounts, [
+      { name: AUTH_VOLUME_NAME, mountPath: AUTH_MOUNT_DIR, readOnly: true },
+    ]);
+    const shadowing = SHADOWING_ENV.filter((n) => present.has(n));
+    if (shadowing.length > 0)
+      warnings.push(
+        `sts-sidecar: container "${container.name}" sets ${shadowing.join(', ')}; AWS SDKs may use it instead of the sidecar's credentials.`,
+      );
+  };
+  // Our sidecar now sits at index 0, so an original init container i is at i + 1.
+  (initContainers ?? []).forEach((c, i) => wire(c, `/spec/initContainers/${i + 1}`));
+  (pod.spec?.containers ?? []).forEach((c, i) => wire(c, `/spec/containers/${i}`));
+  return { ops, warnings };
+}

@@ -1,0 +1,272 @@
+// The admission server over real HTTPS with real AdmissionReview bodies; ServiceAccounts come
+// through @kubernetes/client-node from test/fakes/fake-kube-api.ts.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFile, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
+import { type TestContext, test } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
+import { loadWebhookConfig } from '../../src/config/webhook-config.ts';
+import { createLogger } from '../../src/log.ts';
+import { type RunningWebhook, startWebhookApp } from '../../src/run-webhook.ts';
+import { FakeKubeApi } from '../fakes/fake-kube-api.ts';
+import { FIXTURE_DIR, GOLDEN_DEFAULTS, GOLDEN_IMAGE, loadFixture } from '../fixtures/webhook/golden-setup.ts';
+import { createSelfSignedCert, type SelfSignedCert } from '../helpers/tls.ts';
+
+interface Env {
+  webhook: RunningWebhook;
+  kube: FakeKubeApi;
+  cert: SelfSignedCert;
+  tlsDir: string;
+  ca: string;
+}
+
+/** Webhook with the golden defaults, its TLS files in their own dir (so tests can rotate them). */
+async function startEnv(t: TestContext): Promise<Env> {
+  const cert = await createSelfSignedCert();
+  const kube = new FakeKubeApi(cert);
+  await kube.start();
+  const tlsDir = (await createSelfSignedCert()).dir;
+  await copyFile(cert.certFile, join(tlsDir, 'cert.pem'));
+  await copyFile(cert.keyFile, join(tlsDir, 'key.pem'));
+  const kubeconfig = await kube.writeKubeconfig(cert.dir);
+  const config = loadWebhookConfig(
+    [
+      `--tls-cert-file=${join(tlsDir, 'cert.pem')}`,
+      `--tls-key-file=${join(tlsDir, 'key.pem')}`,
+      '--listen-host=127.0.0.1',
+      '--listen-port=0',
+      '--ops-host=127.0.0.1',
+      '--ops-port=0',
+      `--sidecar-image=${GOLDEN_IMAGE.image}`,
+      `--sts-endpoint=${GOLDEN_DEFAULTS.stsEndpoint}`,
+      `--flavor=${GOLDEN_DEFAULTS.flavor}`,
+      `--audience=${GOLDEN_DEFAULTS.audience}`,
+      `--kubeconfig=${kubeconfig}`,
+      '--service-account-lookup-grace-ms=200',
+      '--shutdown-grace-seconds=1',
+    ],
+    {},
+  );
+  const watching = kube.nextWatch();
+  const webhook = await startWebhookApp(config, createLogger({ level: 'silent' }), { tlsPollIntervalMs: 50 });
+  await watching;
+  t.after(async () => {
+    await webhook.shutdown('test');
+    await kube.close();
+    await rm(cert.dir, { recursive: true, force: true });
+    await rm(tlsDir, { recursive: true, force: true });
+  });
+  return { webhook, kube, cert, tlsDir, ca: cert.certPem };
+}
+
+interface Reply {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+function post(env: Env, body: string | object, { method = 'POST', path = '/mutate' } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port: env.webhook.admissionAddress.port,
+        path,
+        method,
+        ca: env.ca,
+        servername: 'localhost',
+        headers: { 'content-type': 'application/json' },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString()) }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(typeof body === 'string' ? body : JSON.stringify(body));
+  });
+}
+
+function reviewOf(pod: unknown, extra: Record<string, unknown> = {}): object {
+  const namespace = (pod as { metadata?: { namespace?: string } }).metadata?.namespace ?? 'default';
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: 'b3f1c2d4-0000-4000-8000-000000000001',
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      operation: 'CREATE',
+      namespace,
+      userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller' },
+      object: pod,
+      dryRun: false,
+      ...extra,
+    },
+  };
+}
+
+async function opsGet(env: Env, path: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    httpRequest({ host: '127.0.0.1', port: env.webhook.opsAddress.port, path }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode!, text }));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+test('webhook over HTTPS answers every golden case as the golden files say', async (t) => {
+  const env = await startEnv(t);
+  const names = readdirSync(FIXTURE_DIR)
+    .filter((f) => f.endsWith('.pod.yaml'))
+    .map((f) => f.slice(0, -'.pod.yaml'.length));
+  assert.ok(names.length >= 10);
+  for (const name of names) {
+    const { pod, serviceAccount } = loadFixture(name);
+    if (serviceAccount) env.kube.upsert(serviceAccount);
+    const reply = await post(env, reviewOf(pod));
+    assert.equal(reply.status, 200, name);
+    assert.equal(reply.body.apiVersion, 'admission.k8s.io/v1');
+    assert.equal(reply.body.kind, 'AdmissionReview');
+    const response = reply.body.response as Record<string, unknown>;
+    assert.equal(response.uid, 'b3f1c2d4-0000-4000-8000-000000000001');
+    const denied = new URL(`${name}.denied.txt`, FIXTURE_DIR);
+    if (existsSync(denied)) {
+      assert.equal(response.allowed, false, name);
+      assert.equal(`${(response.status as { message: string }).message}\n`, readFileSync(denied, 'utf8'));
+      continue;
+    }
+    assert.equal(response.allowed, true, name);
+    const golden = JSON.parse(readFileSync(new URL(`${name}.patch.json`, FIXTURE_DIR), 'utf8')) as unknown[];
+    if (golden.length === 0) {
+      assert.equal(response.patch, undefined, `${name}: no patch expected`);
+      continue;
+    }
+    assert.equal(response.patchType, 'JSONPatch');
+    assert.deepEqual(JSON.parse(Buffer.from(response.patch as string, 'base64').toString()), golden, name);
+    if (name === 'user-env')
+      assert.deepEqual(response.warnings, [
+        'sts-sidecar: container "app" sets AWS_ROLE_ARN; AWS SDKs may use it instead of the sidecar\'s credentials.',
+      ]);
+  }
+  const metrics = await opsGet(env, '/metrics');
+  assert.match(metrics.text, /sts_sidecar_webhook_injections_total\{result="injected"\} 8/);
+  assert.match(metrics.text, /sts_sidecar_webhook_injections_total\{result="rejected"\} 1/);
+  assert.match(metrics.text, /sts_sidecar_webhook_injections_total\{result="already_injected"\} 1/);
+  assert.match(metrics.text, /sts_sidecar_webhook_request_duration_seconds_count \d+/);
+});
+
+test('malformed AdmissionReviews get 400 with a clear body, and the webhook keeps serving', async (t) => {
+  const env = await startEnv(t);
+  const pod = loadFixture('one-container').pod;
+  const cases: { name: string; body: string | object; message: RegExp }[] = [
+    { name: 'not JSON', body: '{"apiVersion":', message: /not JSON/ },
+    { name: 'JSON array', body: '[]', message: /not an AdmissionReview/ },
+    {
+      name: 'wrong kind',
+      body: { ...reviewOf(pod), kind: 'Pod' },
+      message: /kind must be "AdmissionReview"/,
+    },
+    {
+      name: 'v1beta1',
+      body: { ...reviewOf(pod), apiVersion: 'admission.k8s.io/v1beta1' },
+      message: /admissionReviewVersions/,
+    },
+    { name: 'no uid', body: reviewOf(pod, { uid: undefined }), message: /request\.uid is missing/ },
+    { name: 'object not a pod', body: reviewOf({ spec: { containers: 'app' } }), message: /not a Pod/ },
+    {
+      name: 'containers without names',
+      body: reviewOf({ spec: { containers: [{}] } }),
+      message: /not a Pod/,
+    },
+  ];
+  for (const c of cases) {
+    const reply = await post(env, c.body);
+    assert.equal(reply.status, 400, c.name);
+    assert.equal(reply.body.code, 'ADMISSION_REVIEW_INVALID', c.name);
+    assert.match(reply.body.error as string, c.message, c.name);
+  }
+  assert.equal((await post(env, '', { method: 'GET' })).status, 405);
+  assert.equal((await post(env, reviewOf(pod), { path: '/other' })).status, 404);
+  const ok = await post(env, reviewOf(pod));
+  assert.equal((ok.body.response as { allowed: boolean }).allowed, true);
+  assert.equal((await opsGet(env, '/healthz')).status, 200);
+  assert.equal((await opsGet(env, '/readyz')).status, 200);
+});
+
+test('UPDATE and non-Pod requests are allowed untouched', async (t) => {
+  const env = await startEnv(t);
+  const pod = loadFixture('one-container').pod;
+  for (const extra of [
+    { operation: 'UPDATE' },
+    { kind: { group: 'apps', version: 'v1', kind: 'Deployment' } },
+  ]) {
+    const response = (await post(env, reviewOf(pod, extra))).body.response as Record<string, unknown>;
+    assert.equal(response.allowed, true);
+    assert.equal(response.patch, undefined);
+  }
+});
+
+test('a failing ServiceAccount GET rejects the pod with a retryable message', async (t) => {
+  const env = await startEnv(t);
+  env.kube.failGets(1);
+  const pod = loadFixture('sa-annotations-only').pod;
+  const response = (await post(env, reviewOf(pod))).body.response as Record<string, unknown>;
+  assert.equal(response.allowed, false);
+  assert.match(
+    (response.status as { message: string }).message,
+    /cannot read ServiceAccount analytics\/reporter/,
+  );
+});
+
+function servedFingerprint(env: Env): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect(
+      {
+        host: '127.0.0.1',
+        port: env.webhook.admissionAddress.port,
+        rejectUnauthorized: false,
+        servername: 'localhost',
+      },
+      () => {
+        resolve(socket.getPeerX509Certificate()!.fingerprint);
+        socket.end();
+      },
+    );
+    socket.on('error', reject);
+  });
+}
+
+test('a rotated certificate is served without a restart; a mismatched pair is refused', async (t) => {
+  const env = await startEnv(t);
+  const first = await servedFingerprint(env);
+  const next = await createSelfSignedCert({ commonName: 'rotated' });
+  t.after(() => rm(next.dir, { recursive: true, force: true }));
+
+  // A key that does not match the served cert: refused, the old pair stays.
+  const failed = once(env.webhook.tls, 'failed');
+  await copyFile(next.keyFile, join(env.tlsDir, 'key.pem'));
+  await failed;
+  assert.equal(await servedFingerprint(env), first);
+
+  const reloaded = once(env.webhook.tls, 'reloaded');
+  await copyFile(next.certFile, join(env.tlsDir, 'cert.pem'));
+  await reloaded;
+  const now = await servedFingerprint(env);
+  assert.notEqual(now, first);
+  assert.equal(now, new (await import('node:crypto')).X509Certificate(next.certPem).fingerprint);
+  assert.match(
+    (await opsGet(env, '/metrics')).text,
+    /sts_sidecar_webhook_tls_reloads_total\{result="success"\} 1/,
+  );
+});
