@@ -19,6 +19,8 @@ const REJECTED_TOKEN = new Set([
   'IDPRejectedClaim',
   'InvalidClientTokenId',
 ]);
+const MINIO_TOKEN_MESSAGE =
+  /JWT|[Tt]oken is (expired|not valid)|crypto\/rsa|kid value|policy claim|`azp`|`aud`|`sub`/;
 const ACCESS_DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation']);
 const THROTTLED = new Set([
   'Throttling',
@@ -90,6 +92,10 @@ export function classifyStsError(error: unknown): StsFailure {
   if (TIMEOUT_NAMES.has(name) && httpStatus === undefined) return failure('STS_TIMEOUT', socketCode ?? name);
 
   const upstream = stripException(name);
+  // MinIO answers every web-identity refusal with InvalidParameterValue; only the message says
+  // the token itself was refused (test/e2e/minio.e2e.test.ts records the exact texts).
+  if (upstream === 'InvalidParameterValue' && MINIO_TOKEN_MESSAGE.test(upstreamMessage ?? ''))
+    return failure('STS_REJECTED_TOKEN', upstream);
   if (REJECTED_TOKEN.has(upstream)) return failure('STS_REJECTED_TOKEN', upstream);
   if (ACCESS_DENIED.has(name) || ACCESS_DENIED.has(upstream)) return failure('STS_ACCESS_DENIED', upstream);
   if (THROTTLED.has(name) || THROTTLED.has(upstream) || httpStatus === 429)

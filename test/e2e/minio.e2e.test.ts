@@ -503,7 +503,7 @@ for (const { mode, title } of MODES) {
       await volume.write(r.sign({ audience: 'not-minio' }));
       const failed = await sidecar.waitFor(isFailure, before);
       assert.equal(failed.retry, 'permanent');
-      assert.equal(errCode(failed), 'STS_INVALID_REQUEST');
+      assert.equal(errCode(failed), 'STS_REJECTED_TOKEN');
       assert.ok((await failureCount(sidecar.opsUrl, errCode(failed))) >= 1);
       const served = await sidecar.credentials();
       assert.equal(served.status, 200, 'the unexpired credentials are still served');
@@ -515,7 +515,7 @@ for (const { mode, title } of MODES) {
       {
         name: 'a wrong-audience',
         token: () => r.sign({ audience: 'not-minio' }),
-        code: 'STS_INVALID_REQUEST',
+        code: 'STS_REJECTED_TOKEN',
       },
       // The sidecar checks exp itself and never sends an expired token (MinIO's answer: below).
       {
@@ -583,6 +583,8 @@ describe('MinIO STS rejections: exact error XML and the sidecar classification',
     durationSeconds: number;
     /** What the sidecar child process does with this token/config, when it differs from the exchanger. */
     sidecar?: 'TOKEN_EXPIRED' | 'CONFIG_INVALID';
+    /** The exchanger's code: MinIO sends InvalidParameterValue for all; the message tells token problems apart. */
+    exchanger: 'STS_REJECTED_TOKEN' | 'STS_INVALID_REQUEST';
   }
   const cases: Case[] = [
     {
@@ -590,25 +592,39 @@ describe('MinIO STS rejections: exact error XML and the sidecar classification',
       token: () => r.sign({ now: new Date(Date.now() - 7_200_000) }),
       durationSeconds: 900,
       sidecar: 'TOKEN_EXPIRED',
+      exchanger: 'STS_REJECTED_TOKEN',
     },
-    { name: 'wrong audience', token: () => r.sign({ audience: 'not-minio' }), durationSeconds: 900 },
-    { name: 'bad signature', token: () => r.sign({ signWith: 'other-key' }), durationSeconds: 900 },
+    {
+      name: 'wrong audience',
+      token: () => r.sign({ audience: 'not-minio' }),
+      durationSeconds: 900,
+      exchanger: 'STS_REJECTED_TOKEN',
+    },
+    {
+      name: 'bad signature',
+      token: () => r.sign({ signWith: 'other-key' }),
+      durationSeconds: 900,
+      exchanger: 'STS_REJECTED_TOKEN',
+    },
     {
       name: 'unknown role',
       token: () => r.sign(),
       roleArn: 'arn:minio:iam:::role/unknown',
       durationSeconds: 900,
+      exchanger: 'STS_INVALID_REQUEST',
     },
     {
       name: 'DurationSeconds 899 (below 900)',
       token: () => r.sign(),
       durationSeconds: 899,
+      exchanger: 'STS_INVALID_REQUEST',
       sidecar: 'CONFIG_INVALID',
     },
     {
       name: 'DurationSeconds 31536001 (above 1 year)',
       token: () => r.sign(),
       durationSeconds: 31_536_001,
+      exchanger: 'STS_INVALID_REQUEST',
       sidecar: 'CONFIG_INVALID',
     },
   ];
@@ -657,7 +673,7 @@ describe('MinIO STS rejections: exact error XML and the sidecar classification',
       }
       assert.ok(error, 'the exchange failed');
       assert.equal(error.retry, 'permanent', `${error.code} is permanent`);
-      assert.equal(error.code, 'STS_INVALID_REQUEST');
+      assert.equal(error.code, c.exchanger);
       assert.equal(error.details.upstreamCode, 'InvalidParameterValue');
       t.diagnostic(`exchanger: ${error.code} (${error.retry}): ${error.message}`);
 

@@ -63,6 +63,20 @@ const cases: Array<[string, unknown, string, 'transient' | 'permanent']> = [
     'transient',
   ],
   ['RGW InvalidArgument (EINVAL)', sdkError('InvalidArgument', 400), 'STS_INVALID_REQUEST', 'permanent'],
+  [
+    'MinIO token refused (InvalidParameterValue)',
+    Object.assign(sdkError('InvalidParameterValue', 400), { message: 'crypto/rsa: verification error' }),
+    'STS_REJECTED_TOKEN',
+    'permanent',
+  ],
+  [
+    'MinIO unknown role (InvalidParameterValue)',
+    Object.assign(sdkError('InvalidParameterValue', 400), {
+      message: 'Error processing RoleArn parameter: RoleARN x is not defined.',
+    }),
+    'STS_INVALID_REQUEST',
+    'permanent',
+  ],
   ['non-XML 4xx body', sdkError('NonXmlErrorResponse', 403), 'STS_BAD_RESPONSE', 'transient'],
   ['non-XML 502 body', sdkError('NonXmlErrorResponse', 502), 'STS_SERVER_ERROR', 'transient'],
 ];
