@@ -1,11 +1,11 @@
 import type { AddressInfo } from 'node:net';
 import { loadSidecarConfig, type SidecarConfig } from './config/sidecar-config.ts';
-import { ConfigError, isSidecarError, SidecarError } from './errors.ts';
+import { ConfigError, isSidecarError } from './errors.ts';
 import { createLogger, type Logger } from './log.ts';
 import { SidecarMetrics } from './metrics.ts';
 import { generateAuthToken, readAuthTokenFile, writeAuthTokenFile } from './server/auth-token.ts';
 import { createCredentialsServer } from './server/credentials-server.ts';
-import { closeGracefully, listen } from './server/http-lifecycle.ts';
+import { closeGracefully, listenOrFail } from './server/http-lifecycle.ts';
 import { createOpsServer } from './server/ops-server.ts';
 import { Sidecar } from './sidecar.ts';
 import { TokenWatcher } from './token/token-watcher.ts';
@@ -111,24 +111,6 @@ export async function startSidecarApp(config: SidecarConfig, logger: Logger): Pr
       log.info({ event: 'stopped', forcedClose: creds.forced || ops.forced }, 'stopped');
     },
   };
-}
-
-async function listenOrFail(
-  server: Parameters<typeof listen>[0],
-  host: string,
-  port: number,
-  which: 'listen' | 'ops',
-): Promise<AddressInfo> {
-  try {
-    return await listen(server, host, port);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new SidecarError(
-      'LISTEN_FAILED',
-      `cannot listen on ${host}:${port} (${code}). Change --${which}-port or --${which}-host.`,
-      { cause: error },
-    );
-  }
 }
 
 function hostForUrl(address: AddressInfo): string {

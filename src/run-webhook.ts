@@ -1,10 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import { loadWebhookConfig, type WebhookConfig } from './config/webhook-config.ts';
-import { ConfigError, isSidecarError, SidecarError } from './errors.ts';
+import { ConfigError, isSidecarError } from './errors.ts';
 import { createServiceAccountApi, type ServiceAccountApi } from './kube/kube-client.ts';
 import { ServiceAccountCache } from './kube/service-account-cache.ts';
 import { createLogger, type Logger } from './log.ts';
-import { closeGracefully, listen } from './server/http-lifecycle.ts';
+import { closeGracefully, listenOrFail } from './server/http-lifecycle.ts';
 import { createAdmissionServer } from './webhook/admission-server.ts';
 import { mutatePod } from './webhook/mutator.ts';
 import { readTlsPair, TlsReloader } from './webhook/tls-reloader.ts';
@@ -90,26 +90,6 @@ export async function startWebhookApp(
       logger.info({ event: 'stopped' }, 'stopped');
     },
   };
-}
-
-async function listenOrFail(
-  server: Parameters<typeof listen>[0],
-  host: string,
-  port: number,
-  which: 'listen' | 'ops',
-): Promise<AddressInfo> {
-  try {
-    return await listen(server, host, port);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new SidecarError(
-      'LISTEN_FAILED',
-      `cannot listen on ${host}:${port} (${code}). Change --${which}-port.`,
-      {
-        cause: error,
-      },
-    );
-  }
 }
 
 /** The `webhook` subcommand: validate, start, run until SIGTERM/SIGINT. Bad config → exit 2. */

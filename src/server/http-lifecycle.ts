@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SidecarError } from '../errors.ts';
 
 /** Starts listening; resolves with the bound address, rejects with the listen error (EADDRINUSE…). */
 export async function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
@@ -35,4 +36,26 @@ export async function closeGracefully(server: Server, deadlineMs: number): Promi
   await closed;
   clearTimeout(timer);
   return { forced };
+}
+
+/**
+ * {@link listen}, with a bind failure turned into a fatal LISTEN_FAILED that names the flags to
+ * change (`--<which>-port`, `--<which>-host`); both subcommands have these.
+ */
+export async function listenOrFail(
+  server: Server,
+  host: string,
+  port: number,
+  which: 'listen' | 'ops',
+): Promise<AddressInfo> {
+  try {
+    return await listen(server, host, port);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new SidecarError(
+      'LISTEN_FAILED',
+      `cannot listen on ${host}:${port} (${code}). Change --${which}-port or --${which}-host.`,
+      { cause: error },
+    );
+  }
 }
