@@ -11,13 +11,13 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY scripts/build.ts scripts/build.ts
 COPY src/ src/
-# One self-contained ESM bundle: every runtime dependency is inside it, so the runtime stage
-# needs no node_modules at all.
+# A self-contained ESM bundle (dist/sts-sidecar.mjs + dist/chunks/, one chunk per subcommand):
+# every runtime dependency is inside it, so the runtime stage needs no node_modules at all.
 RUN node scripts/build.ts
 
 FROM gcr.io/distroless/nodejs24-debian12:nonroot
 WORKDIR /app
-COPY --from=build /src/dist/sts-sidecar.mjs /app/sts-sidecar.mjs
+COPY --from=build /src/dist/ /app/
 # distroless "nonroot": uid/gid 65532. Numeric, so runAsNonRoot can verify it.
 USER 65532:65532
 # Nothing is written to the root filesystem: logs go to stdout, the auth token to a mounted

@@ -34,9 +34,9 @@ test('the runtime stage runs as a numeric non-root user', () => {
   if (gid !== undefined) assert.notEqual(Number(gid), 0);
 });
 
-test('the runtime stage copies only the bundle: no node_modules, no sources, no dev dependencies', () => {
+test('the runtime stage copies only the built bundle directory: no node_modules, no sources, no dev dependencies', () => {
   const copies = [...runtime.matchAll(/^COPY\s+(.*)$/gm)].map((m) => m[1]!);
-  assert.deepEqual(copies, ['--from=build /src/dist/sts-sidecar.mjs /app/sts-sidecar.mjs']);
+  assert.deepEqual(copies, ['--from=build /src/dist/ /app/']);
   assert.doesNotMatch(runtime, /node_modules|npm (ci|install)/);
 });
 
