@@ -1,3 +1,4 @@
+import { validateSessionPolicy } from './session-policy.ts';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
@@ -50,7 +51,6 @@ export interface SidecarConfig {
 // internal/config/identity/openid/jwt.go (section 6).
 const MIN_DURATION_SECONDS = 900;
 const MAX_DURATION_SECONDS: Record<Flavor, number> = { rgw: 43_200, aws: 43_200, minio: 31_536_000 };
-const MAX_POLICY_CHARS = 2048;
 const SESSION_NAME_PATTERN = /^[A-Za-z0-9_=,.@-]{2,64}$/;
 const FALLBACK_SESSION_NAME = 'sts-sidecar';
 
@@ -114,7 +114,7 @@ export function loadSidecarConfig(argv: readonly string[], env: NodeJS.ProcessEn
     problem('durationSeconds', `must be between ${MIN_DURATION_SECONDS} and ${maxDuration} for this flavor.`);
 
   const sessionPolicy = raw('sessionPolicy');
-  if (sessionPolicy !== undefined) validatePolicy(sessionPolicy, (t) => problem('sessionPolicy', t));
+  if (sessionPolicy !== undefined) validateSessionPolicy(sessionPolicy, (t) => problem('sessionPolicy', t));
 
   const caFile = raw('caFile');
   const caPem = caFile === undefined ? undefined : readCaBundle(caFile, (t) => problem('caFile', t));
@@ -250,22 +250,6 @@ function parsePort(value: string | undefined, report: (text: string) => void): n
 
 function isLoopback(ip: string): boolean {
   return ip === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(ip);
-}
-
-function validatePolicy(policy: string, report: (text: string) => void): void {
-  if (policy.length > MAX_POLICY_CHARS) {
-    report(`is ${policy.length} characters; STS accepts at most ${MAX_POLICY_CHARS}.`);
-    return;
-  }
-  try {
-    const parsed: unknown = JSON.parse(policy);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-      report('must be a JSON object (an IAM policy document).');
-  } catch {
-    report(
-      'is not valid JSON; pass an IAM policy document such as {"Version":"2012-10-17","Statement":[...]}.',
-    );
-  }
 }
 
 function readCaBundle(file: string, report: (text: string) => void): string | undefined {

@@ -1,3 +1,4 @@
+import { validateSessionPolicy } from '../config/session-policy.ts';
 import { DEFAULT_AUTH_TOKEN_FILE, FLAVORS, type Flavor } from '../config/sidecar-options.ts';
 import { AnnotationError, type AnnotationIssue } from '../errors.ts';
 import {
@@ -92,7 +93,6 @@ const MIN_TOKEN_EXPIRATION = 600;
 const MAX_TOKEN_EXPIRATION = 86_400;
 const MIN_DURATION = 900;
 const MAX_DURATION: Record<Flavor, number> = { rgw: 43_200, aws: 43_200, minio: 31_536_000 };
-const MAX_POLICY_CHARS = 2048;
 const QUANTITY = /^\+?(\d+(\.\d*)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 const SUFFIX: Record<string, number> = {
   '': 1,
@@ -187,7 +187,7 @@ export function buildInjectionPlan(
   const policyIn = lookup(ANNOTATION_SESSION_POLICY, undefined);
   const sessionPolicy = policyIn.value;
   if (sessionPolicy !== undefined)
-    validatePolicy(sessionPolicy, (t) => problem(ANNOTATION_SESSION_POLICY, policyIn.from, t));
+    validateSessionPolicy(sessionPolicy, (t) => problem(ANNOTATION_SESSION_POLICY, policyIn.from, t));
 
   const s3In = lookup(ANNOTATION_S3_ENDPOINT, defaults.s3Endpoint);
   const s3Endpoint =
@@ -347,18 +347,4 @@ export function validateUrl(value: string | undefined, report: (text: string) =>
   else if (url.username !== '' || url.password !== '') report('must not carry user:password.');
   else return url.toString();
   return undefined;
-}
-
-function validatePolicy(policy: string, report: (text: string) => void): void {
-  if (policy.length > MAX_POLICY_CHARS) {
-    report(`is ${policy.length} characters; STS accepts at most ${MAX_POLICY_CHARS}.`);
-    return;
-  }
-  try {
-    const parsed: unknown = JSON.parse(policy);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-      report('must be a JSON object (an IAM policy document).');
-  } catch {
-    report('is not valid JSON; use an IAM policy document such as {"Version":"2012-10-17","Statement":[…]}.');
-  }
 }
