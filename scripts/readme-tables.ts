@@ -2,13 +2,17 @@
 // (src/config/sidecar-options.ts, src/errors.ts). `node scripts/readme-tables.ts --write`
 // rewrites them in place; test/unit/readme.test.ts fails when they drift.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { SIDECAR_OPTIONS } from '../src/config/sidecar-options.ts';
+import { SIDECAR_OPTIONS, type SidecarOptionSpec } from '../src/config/sidecar-options.ts';
+import { WEBHOOK_OPTIONS, type WebhookOptionSpec } from '../src/config/webhook-options.ts';
 import { ERROR_CATALOGUE, ERROR_CODES } from '../src/errors.ts';
 
 const escapeCell = (text: string): string => text.replace(/\|/g, '\\|');
 
-export function configTable(): string {
-  const rows = SIDECAR_OPTIONS.map(
+/** One table for either subcommand's options: both specs have env, flag, default and doc. */
+export function configTable(
+  options: readonly (SidecarOptionSpec | WebhookOptionSpec)[] = SIDECAR_OPTIONS,
+): string {
+  const rows = options.map(
     (o) =>
       `| \`${o.env}\` | \`--${o.flag}\` | ${o.defaultValue === undefined ? '—' : `\`${o.defaultValue}\``} | ${escapeCell(o.doc)} |`,
   );
@@ -36,7 +40,12 @@ export function replaceBlock(readme: string, name: string, body: string): string
 }
 
 export function renderReadme(readme: string): string {
-  return replaceBlock(replaceBlock(readme, 'config-table', configTable()), 'error-table', errorTable());
+  const withTables = replaceBlock(readme, 'config-table', configTable(SIDECAR_OPTIONS));
+  return replaceBlock(
+    replaceBlock(withTables, 'webhook-config-table', configTable(WEBHOOK_OPTIONS)),
+    'error-table',
+    errorTable(),
+  );
 }
 
 if (process.argv.includes('--write')) {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { README_URL, renderReadme } from '../../scripts/readme-tables.ts';
 
-test('README configuration and error tables match the source (run: node scripts/readme-tables.ts --write)', () => {
+test('README configuration (sidecar and webhook) and error tables match the source (run: node scripts/readme-tables.ts --write)', () => {
   const readme = readFileSync(README_URL, 'utf8');
   assert.equal(renderReadme(readme), readme);
 });
