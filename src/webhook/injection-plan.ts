@@ -25,6 +25,8 @@ import type { Pod } from './pod-types.ts';
 
 /** Names the webhook gives to what it adds; a pod that already uses one is rejected. */
 export const SIDECAR_CONTAINER_NAME = 'sts-sidecar';
+/** Name of the sidecar's ops port (/metrics, /readyz); PodMonitors select it by this name. */
+export const SIDECAR_OPS_PORT_NAME = 'sts-ops';
 export const TOKEN_VOLUME_NAME = 'sts-sidecar-token';
 export const AUTH_VOLUME_NAME = 'sts-sidecar-auth';
 /** Directory of the auth token, mounted into the sidecar (rw) and the apps (ro). */

@@ -13,6 +13,7 @@ import {
   AUTH_VOLUME_NAME,
   type InjectionPlan,
   SIDECAR_CONTAINER_NAME,
+  SIDECAR_OPS_PORT_NAME,
   TOKEN_VOLUME_NAME,
 } from './injection-plan.ts';
 import type { Container, EnvVar, Pod } from './pod-types.ts';
@@ -91,6 +92,8 @@ export function sidecarContainer(plan: InjectionPlan, image: SidecarImage): Reco
     // startupProbe passed, i.e. once credentials are held; it stops after the app containers.
     restartPolicy: 'Always',
     env,
+    // Named so a PodMonitor can select it (the Helm chart's podMonitor does); at most 15 chars.
+    ports: [{ name: SIDECAR_OPS_PORT_NAME, containerPort: plan.opsPort, protocol: 'TCP' }],
     volumeMounts: [
       { name: TOKEN_VOLUME_NAME, mountPath: TOKEN_MOUNT_DIR, readOnly: true },
       { name: AUTH_VOLUME_NAME, mountPath: AUTH_MOUNT_DIR },
