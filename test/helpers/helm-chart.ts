@@ -1,0 +1,152 @@
+// Runs the pinned helm against charts/sts-sidecar and turns renders into objects and golden
+// text. Shared by test/integration/helm-chart*.test.ts.
+import { spawnSync } from 'node:child_process';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseManifests, type KubeObject } from './k8s-schema.ts';
+
+export const REPO_ROOT = join(import.meta.dirname, '..', '..');
+export const CHART_DIR = join(REPO_ROOT, 'charts', 'sts-sidecar');
+export const RENDER_FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'render');
+
+/** Release name, namespace and cluster version of every render (the chart needs >= 1.29). */
+export const RELEASE = 'sts';
+export const NAMESPACE = 'sts-system';
+export const KUBE_VERSION = '1.31.0';
+
+export interface HelmResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** One helm invocation; never throws on a non-zero exit, callers assert on it. */
+export function runHelm(helm: string, args: readonly string[]): HelmResult {
+  const r = spawnSync(helm, args, {
+    encoding: 'utf8',
+    // No kubeconfig or repository config from the machine can leak into a render.
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: tmpdir(),
+      KUBECONFIG: '/dev/null',
+      HELM_CACHE_HOME: join(tmpdir(), 'sts-sidecar-helm', 'cache'),
+      HELM_CONFIG_HOME: join(tmpdir(), 'sts-sidecar-helm', 'config'),
+      HELM_DATA_HOME: join(tmpdir(), 'sts-sidecar-helm', 'data'),
+    },
+    timeout: 60_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `-f` for each values file (relative to test/fixtures/render) and `--set` for each pair. */
+export function valueArgs(valuesFiles: readonly string[], sets: readonly string[] = []): string[] {
+  return [
+    ...valuesFiles.flatMap((f) => ['-f', join(RENDER_FIXTURES, f)]),
+    ...sets.flatMap((s) => ['--set', s]),
+  ];
+}
+
+export interface Render {
+  text: string;
+  objects: KubeObject[];
+}
+
+/** `helm template` of the chart; throws with helm's stderr when it fails. */
+export function renderChart(
+  helm: string,
+  valuesFiles: readonly string[] = [],
+  sets: readonly string[] = [],
+  namespace = NAMESPACE,
+): Render {
+  const r = runHelm(helm, [
+    'template',
+    RELEASE,
+    CHART_DIR,
+    '--namespace',
+    namespace,
+    '--kube-version',
+    KUBE_VERSION,
+    ...valueArgs(valuesFiles, sets),
+  ]);
+  if (r.status !== 0) throw new Error(`helm template failed (${r.status}): ${r.stderr}`);
+  return { text: r.stdout, objects: parseManifests(r.stdout) };
+}
+
+/**
+ * NOTES.txt as helm would print it after install. `helm install --dry-run` needs a reachable
+ * cluster, so a copy of the chart gets one extra template that renders the notes with `tpl`
+ * (same values, same Release) into a YAML string.
+ */
+export function renderNotes(
+  helm: string,
+  valuesFiles: readonly string[] = [],
+  sets: readonly string[] = [],
+): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sts-sidecar-notes-'));
+  try {
+    const chart = join(dir, 'sts-sidecar');
+    cpSync(CHART_DIR, chart, { recursive: true });
+    cpSync(join(chart, 'templates', 'NOTES.txt'), join(chart, 'notes-under-test.txt'));
+    writeFileSync(
+      join(chart, 'templates', 'zz-notes-under-test.yaml'),
+      'notes: {{ tpl (.Files.Get "notes-under-test.txt") . | toJson }}\n',
+    );
+    const r = runHelm(helm, [
+      'template',
+      RELEASE,
+      chart,
+      '--namespace',
+      NAMESPACE,
+      '--kube-version',
+      KUBE_VERSION,
+      '--show-only',
+      'templates/zz-notes-under-test.yaml',
+      ...valueArgs(valuesFiles, sets),
+    ]);
+    if (r.status !== 0) throw new Error(`rendering NOTES.txt failed: ${r.stderr}`);
+    return (parseManifests(r.stdout)[0] as unknown as { notes: string }).notes;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The object of this kind (and name, when given); fails loudly when absent or ambiguous. */
+export function findOne(objects: readonly KubeObject[], kind: string, name?: string): KubeObject {
+  const found = objects.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+  if (found.length !== 1)
+    throw new Error(`expected one ${kind}${name ? `/${name}` : ''}, found ${found.length}`);
+  return found[0]!;
+}
+
+/** True when a base64 value is certificate or key material that node:crypto can parse. */
+function isGeneratedPem(base64: string): boolean {
+  const pem = Buffer.from(base64, 'base64').toString('utf8');
+  try {
+    if (pem.includes('PRIVATE KEY-----')) createPrivateKey(pem);
+    else new X509Certificate(pem);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Placeholder that replaces generated certificate material in golden files. */
+export const GENERATED = '<generated PEM, base64>';
+
+/**
+ * Makes a render comparable across runs: `helm template` has no cluster, so `lookup` finds no
+ * Secret and genCA/genSignedCert produce new keys every time. Real PEM values of ca.crt,
+ * tls.crt, tls.key and caBundle become {@link GENERATED}, and the expiry annotation written with
+ * them becomes a placeholder. A user-supplied caBundle that is not a real certificate is kept.
+ * The material itself is checked separately (the CA must sign the certificate).
+ */
+export function normalizeGenerated(text: string): string {
+  return text
+    .replace(
+      /^(\s+(?:ca\.crt|tls\.crt|tls\.key|caBundle): )(\S+)$/gm,
+      (line, prefix: string, value: string) => (isGeneratedPem(value) ? `${prefix}${GENERATED}` : line),
+    )
+    .replace(/^(\s+sts-sidecar\.io\/tls-not-after: )"\d+"$/gm, '$1"<render time + validityDays>"');
+}
