@@ -1,6 +1,6 @@
 // Runs the pinned helm against charts/sts-sidecar and turns renders into objects and golden
 // text. Shared by test/integration/helm-chart*.test.ts.
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,20 +24,41 @@ export interface HelmResult {
 
 /** One helm invocation; never throws on a non-zero exit, callers assert on it. */
 export function runHelm(helm: string, args: readonly string[]): HelmResult {
-  const r = spawnSync(helm, args, {
-    encoding: 'utf8',
-    // No kubeconfig or repository config from the machine can leak into a render.
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: tmpdir(),
-      KUBECONFIG: '/dev/null',
-      HELM_CACHE_HOME: join(tmpdir(), 'sts-sidecar-helm', 'cache'),
-      HELM_CONFIG_HOME: join(tmpdir(), 'sts-sidecar-helm', 'config'),
-      HELM_DATA_HOME: join(tmpdir(), 'sts-sidecar-helm', 'data'),
-    },
-    timeout: 60_000,
-  });
+  const r = spawnSync(helm, args, { encoding: 'utf8', env: helmEnv('/dev/null'), timeout: 60_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** No kubeconfig or repository config from the machine can leak into a render. */
+function helmEnv(kubeconfig: string): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: tmpdir(),
+    KUBECONFIG: kubeconfig,
+    HELM_CACHE_HOME: join(tmpdir(), 'sts-sidecar-helm', 'cache'),
+    HELM_CONFIG_HOME: join(tmpdir(), 'sts-sidecar-helm', 'config'),
+    HELM_DATA_HOME: join(tmpdir(), 'sts-sidecar-helm', 'data'),
+  };
+}
+
+/**
+ * `helm template --dry-run=server` against the API server in kubeconfig, so `lookup` sees that
+ * server's objects as on an upgrade. Asynchronous: the fake API usually runs in this process.
+ */
+export async function renderAgainstApi(
+  helm: string,
+  kubeconfig: string,
+  sets: readonly string[] = [],
+): Promise<Render> {
+  const args = ['template', RELEASE, CHART_DIR, '--namespace', NAMESPACE, '--kube-version', KUBE_VERSION];
+  args.push('--dry-run=server', ...valueArgs([], sets));
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile(helm, args, { env: helmEnv(kubeconfig), timeout: 60_000 }, (error, out, err) =>
+      error
+        ? reject(new Error(`helm template --dry-run=server failed: ${err}`, { cause: error }))
+        : resolve(out),
+    );
+  });
+  return { text: stdout, objects: parseManifests(stdout) };
 }
 
 /** `-f` for each values file (relative to test/fixtures/render) and `--set` for each pair. */

@@ -6,13 +6,15 @@
 // here instead (the CA must really sign the certificate).
 import assert from 'node:assert/strict';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { WEBHOOK_OPTIONS } from '../../src/config/webhook-options.ts';
 import { LABEL_INJECT } from '../../src/webhook/annotations.ts';
 import { SIDECAR_OPS_PORT_NAME } from '../../src/webhook/injection-plan.ts';
+import { FakeSecretApi } from '../fakes/fake-secret-api.ts';
 import { findGoTool } from '../helpers/go-tools.ts';
 import {
   CHART_DIR,
@@ -21,6 +23,7 @@ import {
   NAMESPACE,
   normalizeGenerated,
   RELEASE,
+  renderAgainstApi,
   renderChart,
   renderNotes,
   RENDER_FIXTURES,
@@ -377,6 +380,65 @@ describe('helm chart', { skip }, () => {
     );
     // No cert-manager objects or annotation in this mode.
     assert.equal(objects.filter((o) => o.apiVersion.startsWith('cert-manager.io/')).length, 0);
+  });
+
+  // The failure of hashicorp/vault-helm #580: a new CA on every upgrade while the running
+  // replicas still serve the previous certificate.
+  test('self-signed TLS on upgrade: the stored Secret is reused via lookup, renewed only near its end', async (t) => {
+    const api = new FakeSecretApi();
+    await api.start();
+    t.after(() => api.close());
+    const dir = mkdtempSync(join(tmpdir(), 'sts-sidecar-helm-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const kubeconfig = api.writeKubeconfig(dir);
+    const secretOf = (objects: KubeObject[]) =>
+      findOne(objects, 'Secret') as KubeObject & {
+        metadata: { namespace: string; name: string };
+        data: Record<string, string>;
+      };
+    const certs = (bundle: string) =>
+      Buffer.from(bundle, 'base64')
+        .toString('utf8')
+        .split(/(?<=-----END CERTIFICATE-----\n?)/)
+        .filter((p) => p.includes('BEGIN CERTIFICATE'))
+        .map((p) => new X509Certificate(p));
+
+    const first = secretOf(renderChart(helm).objects);
+    api.putSecret(first);
+    const upgraded = (await renderAgainstApi(helm, kubeconfig)).objects;
+    assert.ok(
+      api.requests.includes(`GET /api/v1/namespaces/${NAMESPACE}/secrets/${first.metadata.name}`),
+      'lookup asked the API',
+    );
+    assert.deepEqual(secretOf(upgraded).data, first.data, 'same CA, certificate and key');
+    assert.deepEqual(secretOf(upgraded).metadata.annotations, first.metadata.annotations);
+    assert.equal(webhookOf(upgraded).clientConfig.caBundle, first.data['ca.crt'], 'caBundle = the stored CA');
+
+    // Within renewBeforeDays of the recorded end: a new pair, and the old CA stays trusted for
+    // this release so replicas still serving the old certificate keep answering.
+    const soon = String(Math.floor(Date.now() / 1000) + 86_400);
+    api.putSecret({
+      ...first,
+      metadata: { ...first.metadata, annotations: { 'sts-sidecar.io/tls-not-after': soon } },
+    });
+    const renewed = (await renderAgainstApi(helm, kubeconfig)).objects;
+    const renewedSecret = secretOf(renewed);
+    assert.notEqual(renewedSecret.data['tls.crt'], first.data['tls.crt']);
+    const [newCa, oldCa, ...rest] = certs(webhookOf(renewed).clientConfig.caBundle!);
+    assert.equal(rest.length, 0);
+    assert.equal(
+      newCa!.raw.toString('base64'),
+      certs(renewedSecret.data['ca.crt']!)[0]!.raw.toString('base64'),
+    );
+    assert.equal(oldCa!.raw.toString('base64'), certs(first.data['ca.crt']!)[0]!.raw.toString('base64'));
+    assert.ok(new X509Certificate(Buffer.from(renewedSecret.data['tls.crt']!, 'base64')).checkIssued(newCa!));
+
+    // An incomplete Secret (someone deleted the key) is replaced, not half-reused.
+    const { 'tls.key': _dropped, ...partial } = first.data;
+    api.putSecret({ ...first, data: partial });
+    const repaired = secretOf((await renderAgainstApi(helm, kubeconfig)).objects);
+    assert.ok(repaired.data['tls.key']);
+    assert.notEqual(repaired.data['ca.crt'], first.data['ca.crt']);
   });
 
   test('cert-manager TLS: inject-ca-from names the Certificate that fills the mounted Secret', () => {
