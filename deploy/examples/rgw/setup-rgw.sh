@@ -20,7 +20,8 @@
 #                    openssl from the issuer's host (the last certificate it presents)
 #
 # The trust policy is trust-policy.json with the example's issuer, audience and subject replaced
-# by these values; the role's S3 permissions are role-policy.json as it is.
+# by these values; the role's S3 permissions are role-policy.json as it is. Tested against RGW
+# 16.2.15 by test/e2e/deploy-rgw.e2e.test.ts.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -52,12 +53,15 @@ echo "OIDC provider: $ISSUER (client ID $AUDIENCE, thumbprint $THUMBPRINT)" >&2
 rgw_iam create-open-id-connect-provider --url "$ISSUER" \
   --client-id-list "$AUDIENCE" --thumbprint-list "$THUMBPRINT" >&2
 
-trust="$(sed -e "s|k8s-oidc.example.internal|$ISSUER_ID|g" \
+# Compact JSON: RGW 16.2.15 fails to parse a policy document that holds spaces or line breaks
+# (400 "Unknown"; its log: "failed to parse policy: Missing a name for object member"). The files
+# hold no spaces inside values, so deleting them all is safe.
+one_line() { tr -d ' \n' <"$1"; }
+trust="$(one_line trust-policy.json | sed -e "s|k8s-oidc.example.internal|$ISSUER_ID|g" \
   -e "s|\"sts.example.internal\"|\"$AUDIENCE\"|g" \
-  -e "s|system:serviceaccount:demo:s3-app|system:serviceaccount:$NAMESPACE:$SERVICE_ACCOUNT|g" \
-  trust-policy.json)"
+  -e "s|system:serviceaccount:demo:s3-app|system:serviceaccount:$NAMESPACE:$SERVICE_ACCOUNT|g")"
 echo "role $ROLE_NAME for system:serviceaccount:$NAMESPACE:$SERVICE_ACCOUNT" >&2
 rgw_iam create-role --role-name "$ROLE_NAME" --assume-role-policy-document "$trust" \
   --query Role.Arn --output text
 rgw_iam put-role-policy --role-name "$ROLE_NAME" --policy-name s3-access \
-  --policy-document file://role-policy.json >&2
+  --policy-document "$(one_line role-policy.json)" >&2
