@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes, X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, type TestContext, test } from 'node:test';
@@ -19,19 +18,23 @@ import {
   startRgwSidecar,
 } from '../helpers/ceph-rgw.ts';
 import { KubeletTokenVolume } from '../helpers/kubelet-token-volume.ts';
-import type { LogLine, SidecarProcess } from '../helpers/sidecar-process.ts';
+import { assertCredentialSource, assertSignedWith, S3CallTally } from '../helpers/s3-call-tally.ts';
+import { S3_CLIENTS, s3Target } from '../helpers/s3-clients.ts';
+import type { LogLine } from '../helpers/sidecar-process.ts';
 
 // Issue 4, Ceph RGW: the built sidecar against a real radosgw (.ci/peers/ceph.sh), with real
-// clients (boto3, aws CLI) doing S3 I/O only with what the sidecar serves.
+// clients (boto3, the aws CLI, aws-sdk-js-v3, aws-sdk-go-v2; test/helpers/s3-clients.ts) doing
+// S3 I/O only with what the sidecar serves. The suite ends by printing its S3 calls per client.
 
 const AUDIENCE = 'sts.example.test';
 const POD = { namespace: 'shop', serviceAccount: 'cart', podName: 'cart-0' } as const;
 const SESSION_NAME = 'shop.cart-0';
-/** One client process; the aws CLI takes ~1 s per call. */
-const CLIENT_TIMEOUT_MS = 60_000;
 
 const found = await findRgwPeer();
 const skip = 'reason' in found ? found.reason : undefined;
+/** The clients installed here; the others are reported as skipped, with the reason. */
+const clients = S3_CLIENTS.filter((c) => !c.probe.skip);
+const tally = new S3CallTally(`Ceph RGW ${'peer' in found ? found.peer.version : '(not running)'}`);
 
 /** Everything provisioned once for the suite: the issuer, its OIDC provider and a role. */
 interface World {
@@ -40,8 +43,6 @@ interface World {
   iam: RgwIam;
   roleArn: string;
   dir: string;
-  /** aws CLI config: path-style addressing (RGW on an IP), no retries so every failure counts. */
-  awsConfigFile: string;
 }
 let world: World | undefined;
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -89,9 +90,7 @@ before(async () => {
     },
   });
   cleanups.push(() => iam.deleteRole(roleName));
-  const awsConfigFile = join(dir, 'aws-config');
-  await writeFile(awsConfigFile, '[default]\ns3 =\n  addressing_style = path\n');
-  world = { peer, issuer, iam, roleArn, dir, awsConfigFile };
+  world = { peer, issuer, iam, roleArn, dir };
 });
 
 after(async () => {
@@ -114,141 +113,6 @@ async function volumeWith(t: TestContext, token: string): Promise<KubeletTokenVo
   return volume;
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: CLIENT_TIMEOUT_MS,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** Client env: the sidecar's FULL_URI + TOKEN_FILE only, path-style S3, no SDK retries. */
-function clientEnv(sidecar: SidecarProcess): NodeJS.ProcessEnv {
-  return {
-    ...sidecar.clientEnv(),
-    AWS_CONFIG_FILE: need().awsConfigFile,
-    AWS_MAX_ATTEMPTS: '1',
-    AWS_RETRY_MODE: 'standard',
-  };
-}
-
-/** S3 calls made and failed by one client, plus the access key IDs it signed with, in order. */
-interface S3Tally {
-  client: string;
-  made: number;
-  failed: number;
-  accessKeys: string[];
-  errors: string[];
-}
-
-// boto3 in one long-lived process: the way an app holds a client across a credential refresh.
-// With 900 s credentials botocore is always inside its 15 min advisory window, so it asks the
-// sidecar again before each call and switches keys as soon as the sidecar does.
-const BOTO3_WORKLOAD = String.raw`
-import json, os, sys, time
-import boto3
-endpoint, bucket, stop_file = sys.argv[1:4]
-session = boto3.Session()
-creds = session.get_credentials()
-s3 = session.client("s3", endpoint_url=endpoint)
-tally = {"client": "boto3 " + boto3.__version__, "made": 0, "failed": 0, "accessKeys": [], "errors": []}
-def call(fn, **kw):
-    tally["made"] += 1
-    try:
-        return fn(**kw)
-    except Exception as e:
-        tally["failed"] += 1
-        tally["errors"].append((type(e).__name__ + ": " + str(e))[:300])
-call(s3.create_bucket, Bucket=bucket)
-i = 0
-while i < 2 or not os.path.exists(stop_file):
-    key, body = "obj-%d" % i, ("round %d" % i).encode()
-    call(s3.put_object, Bucket=bucket, Key=key, Body=body)
-    got = call(s3.get_object, Bucket=bucket, Key=key)
-    if got is not None and got["Body"].read() != body:
-        tally["failed"] += 1
-        tally["errors"].append("GetObject returned other bytes for " + key)
-    listed = call(s3.list_objects_v2, Bucket=bucket)
-    if listed is not None and key not in [o["Key"] for o in listed.get("Contents", [])]:
-        tally["failed"] += 1
-        tally["errors"].append("ListObjectsV2 misses " + key)
-    ak = creds.get_frozen_credentials().access_key
-    if not tally["accessKeys"] or tally["accessKeys"][-1] != ak:
-        tally["accessKeys"].append(ak)
-    i += 1
-    time.sleep(0.2)
-print(json.dumps(tally))
-`;
-
-/** Starts the boto3 workload; resolves with its tally once `stopFile` exists and it finished a round. */
-function boto3Workload(sidecar: SidecarProcess, bucket: string, stopFile: string): Promise<S3Tally> {
-  return run('python3', ['-c', BOTO3_WORKLOAD, need().peer.endpoint, bucket, stopFile], {
-    ...clientEnv(sidecar),
-  }).then((r) => {
-    try {
-      return JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '') as S3Tally;
-    } catch {
-      assert.fail(`boto3 workload printed no tally (exit ${r.code}): ${r.stdout}\n${r.stderr}`);
-    }
-  });
-}
-
-/** One aws CLI round (CreateBucket once, then PutObject, GetObject, ListObjectsV2), each a new process. */
-async function awsCliRound(
-  sidecar: SidecarProcess,
-  tally: S3Tally,
-  bucket: string,
-  i: number,
-): Promise<void> {
-  const env = clientEnv(sidecar);
-  const s3api = async (...args: string[]): Promise<Run | undefined> => {
-    tally.made++;
-    const r = await run('aws', ['--endpoint-url', need().peer.endpoint, 's3api', ...args], env);
-    if (r.code === 0) return r;
-    tally.failed++;
-    tally.errors.push(`${args[0]}: ${r.stderr.trim().slice(0, 300)}`);
-    return undefined;
-  };
-  if (i === 0) await s3api('create-bucket', '--bucket', bucket);
-  const dir = need().dir;
-  const body = join(dir, `${bucket}-${i}.in`);
-  const out = join(dir, `${bucket}-${i}.out`);
-  await writeFile(body, `aws cli round ${i}`);
-  await s3api('put-object', '--bucket', bucket, '--key', `obj-${i}`, '--body', body);
-  if (await s3api('get-object', '--bucket', bucket, '--key', `obj-${i}`, out)) {
-    if ((await readFile(out, 'utf8')) !== `aws cli round ${i}`) {
-      tally.failed++;
-      tally.errors.push(`get-object obj-${i} returned other bytes`);
-    }
-  }
-  const listed = await s3api('list-objects-v2', '--bucket', bucket);
-  if (listed && !listed.stdout.includes(`"obj-${i}"`)) {
-    tally.failed++;
-    tally.errors.push(`list-objects-v2 misses obj-${i}`);
-  }
-}
-
-function diagnoseTally(t: TestContext, tally: S3Tally): void {
-  t.diagnostic(
-    `${tally.client}: ${tally.made} S3 calls made, ${tally.failed} failed; keys used: ${tally.accessKeys.join(' -> ') || 'n/a'}`,
-  );
-  for (const e of tally.errors) t.diagnostic(`  ${e}`);
-}
-
 const isSuccess = (l: LogLine) => l.event === 'exchange' && l.result === 'success';
 const isFailure = (l: LogLine) => l.event === 'exchange' && l.result === 'failure';
 
@@ -259,7 +123,7 @@ async function getStatus(url: string, headers: Record<string, string> = {}): Pro
 }
 
 test(
-  'RGW end to end: exchange, boto3 + aws CLI S3 I/O, token rotation and credential refresh without a failed call',
+  'RGW end to end: exchange; every client does S3 I/O through a token rotation and a credential refresh without a failed call',
   { skip, timeout: 240_000 },
   async (t) => {
     const w = need();
@@ -278,22 +142,40 @@ test(
       `${w.roleArn.replace(':iam:', ':sts:').replace(':role/', ':assumed-role/')}/${SESSION_NAME}`,
     );
     t.diagnostic(`first exchange: ${String(first.accessKeyId)}, expires ${String(first.expiration)}`);
+    for (const client of S3_CLIENTS)
+      if (client.probe.skip) t.diagnostic(`${client.name} skipped: ${client.probe.skip}`);
 
+    const dir = await mkdtemp(join(w.dir, 'clients-'));
+    const tgt = await s3Target(w.peer.endpoint, sidecar.clientEnv(), dir);
     const suffix = randomBytes(3).toString('hex');
-    const version = await run('aws', ['--version'], clientEnv(sidecar));
-    const cli: S3Tally = {
-      client: `${version.stdout}${version.stderr}`.trim().split(' ')[0] ?? 'aws-cli',
-      made: 0,
-      failed: 0,
-      accessKeys: [],
-      errors: [],
-    };
-    const stopFile = join(w.dir, `stop-${suffix}`);
-    const boto3Done = boto3Workload(sidecar, `boto3-${suffix}`, stopFile);
+    const bucket = (client: string, what: string) =>
+      `${client.toLowerCase().replace(/[^a-z0-9]+/g, '-')}-${what}-${suffix}`;
+    const keysFrom = (line: LogLine) =>
+      new Set(
+        sidecar.lines
+          .slice(sidecar.lines.indexOf(line))
+          .filter(isSuccess)
+          .map((l) => String(l.accessKeyId)),
+      );
 
-    // The aws CLI keeps working in rounds while the token rotates and the credentials change.
-    const bucket = `awscli-${suffix}`;
-    await awsCliRound(sidecar, cli, bucket, 0);
+    // One round per client with the first credentials.
+    for (const client of clients) {
+      const session = client.start(tgt, bucket(client.name, 'first'));
+      const calls = await tally.add(session);
+      assert.equal(calls.length, 4, `${client.name}: CreateBucket, PutObject, GetObject, ListObjects`);
+      assertSignedWith(calls, keysFrom(first), `${client.name} with the first credentials`);
+      assertCredentialSource(session, client);
+    }
+
+    // Every client keeps calling S3 in its own long-lived process (the CLI: a process per call)
+    // while the token rotates and the credentials change underneath it.
+    const stopFile = join(dir, 'stop');
+    const loops = clients.map((c) => ({
+      client: c,
+      session: c.start(tgt, bucket(c.name, 'loop'), stopFile),
+    }));
+    const nextCallFromEach = () => Promise.all(loops.map((l) => l.session.nextCall()));
+    await nextCallFromEach();
     const rotatedExp = new Date((Math.floor(Date.now() / 1000) + 7200) * 1000);
     const rotatedAt = Date.now();
     const rotated = await sidecar.next(
@@ -304,33 +186,36 @@ test(
     t.diagnostic(
       `rotated token exchanged ${Date.now() - rotatedAt} ms after the write: ${String(rotated.accessKeyId)}`,
     );
-    await awsCliRound(sidecar, cli, bucket, 1);
+    await nextCallFromEach();
     // A plain refresh (same token, new credentials), forced by the 15 s maximum interval.
     const refreshed = await sidecar.next(
       (l) => isSuccess(l) && l.tokenExp === rotated.tokenExp && l.accessKeyId !== rotated.accessKeyId,
     );
     t.diagnostic(`refreshed with the same token: ${String(refreshed.accessKeyId)}`);
-    await awsCliRound(sidecar, cli, bucket, 2);
-    await writeFile(stopFile, '');
-    const boto3 = await boto3Done;
+    await nextCallFromEach();
 
+    // A new process of each client gets a key issued from the rotated token on.
+    for (const client of clients) {
+      const calls = await tally.add(client.start(tgt, bucket(client.name, 'after')));
+      assertSignedWith(calls, keysFrom(rotated), `${client.name} after the rotation`);
+    }
+    await writeFile(stopFile, '');
+    for (const { client, session } of loops) {
+      const calls = await tally.add(session);
+      assertSignedWith(calls, keysFrom(first), `long-lived ${client.name}`);
+      t.diagnostic(session.summary());
+    }
+    // With 900 s credentials botocore is always inside its 15 min advisory window, so it asks the
+    // sidecar again before each call and switches keys as soon as the sidecar does.
+    const boto3 = loops.find((l) => l.client.name === 'boto3')?.session;
+    if (boto3)
+      assert.ok(
+        boto3.keysUsed().length >= 2,
+        'boto3 switched to the refreshed credentials in the same process',
+      );
     const exchanges = sidecar.lines.filter(isSuccess).map((l) => String(l.accessKeyId));
     t.diagnostic(`sidecar exchanges: ${exchanges.length} (${exchanges.join(', ')})`);
-    diagnoseTally(t, boto3);
-    diagnoseTally(t, cli);
-    t.diagnostic(
-      `total: ${boto3.made + cli.made} S3 calls made, ${boto3.failed + cli.failed} failed, against Ceph RGW ${w.peer.version}`,
-    );
-    assert.equal(boto3.failed + cli.failed, 0, 'no S3 call failed across the token rotation and refresh');
-    assert.ok(boto3.made >= 8 && cli.made >= 10);
-    assert.ok(
-      boto3.accessKeys.length >= 2,
-      'boto3 switched to the refreshed credentials in the same process',
-    );
-    assert.ok(
-      boto3.accessKeys.every((k) => exchanges.includes(k)),
-      'boto3 signed only with keys the sidecar obtained from RGW',
-    );
+    assert.deepEqual(tally.failed(), [], 'no S3 call failed across the token rotation and refresh');
 
     // A token RGW refuses, rotated into the running sidecar: the failure is logged with its code,
     // and the credentials already held keep being served until they lapse.
@@ -476,4 +361,11 @@ for (const c of REJECT_CASES) {
 
 test('summary of RGW refusals', { skip }, (t) => {
   for (const line of summary) t.diagnostic(line);
+});
+
+test('S3 calls made and failed, per client', { skip }, (t) => {
+  for (const client of S3_CLIENTS) tally.skipped(client);
+  for (const line of tally.lines()) t.diagnostic(line);
+  if (clients.length > 0) assert.ok(tally.calls.length >= 12 * clients.length, 'every client ran');
+  assert.deepEqual(tally.failed(), [], 'no S3 call failed');
 });
