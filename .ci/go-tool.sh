@@ -14,14 +14,32 @@
 set -euo pipefail
 
 # Pinned versions. helm: the v3 line (the chart is apiVersion v2, which helm 3 and 4 read).
-# promtool: Prometheus 3.x's module is published as v0.3xx.y (v0.316.0 = Prometheus 3.16.0).
+# promtool: Prometheus 3.x's module is published as v0.3xx.y (v0.315.0 = Prometheus 3.15.0).
+# Not v0.316.0: it requires github.com/hashicorp/nomad/api@v0.0.0-20261016150620-df630b26e78a,
+# which the module proxy answers 403 Forbidden. v0.315.0's nomad/api pseudo-version is served.
 declare -A MODULE=(
   [helm]=helm.sh/helm/v3/cmd/helm
   [promtool]=github.com/prometheus/prometheus/cmd/promtool
 )
 declare -A VERSION=(
   [helm]=v3.19.5
-  [promtool]=v0.316.0
+  [promtool]=v0.315.0
+)
+# How each tool is built. install: `go install module@version`. wrapped: inside a throwaway main
+# module that requires the tool's module and copies its replace directives. Prometheus's go.mod
+# has one (cloud.google.com/go, v0.313.x to v0.315.0), and `go install module@version` refuses any
+# module whose go.mod has replaces ("must not contain directives that would cause it to be
+# interpreted differently than if it were the main module"); as the main module's they apply.
+declare -A BUILD=(
+  [helm]=install
+  [promtool]=wrapped
+)
+# -X flags for the tool's --version (go build stamps no version of its own). v0.315.0 -> 3.15.0.
+prometheus_release=${VERSION[promtool]#v0.}
+prometheus_release=${prometheus_release:0:1}.${prometheus_release:1}
+declare -A LDFLAGS=(
+  [helm]=""
+  [promtool]="-X github.com/prometheus/common/version.Version=$prometheus_release -X github.com/prometheus/common/version.Branch=${VERSION[promtool]}"
 )
 
 CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/sts-sidecar"
@@ -59,17 +77,38 @@ install() {
   log "building $module@$version with $(go version)"
   local start=$SECONDS
   # Same isolation as minio.sh: our own GOPATH and caches, no toolchain download, no cgo.
-  GOPATH="$CACHE_DIR/go" \
-    GOMODCACHE="$CACHE_DIR/go/mod" \
-    GOCACHE="$CACHE_DIR/go/build" \
-    GOBIN="$BIN_DIR" \
-    GOFLAGS=-buildvcs=false \
-    GOTOOLCHAIN=local \
-    CGO_ENABLED=0 \
-    go install "$module@$version"
+  export GOPATH="$CACHE_DIR/go" GOMODCACHE="$CACHE_DIR/go/mod" GOCACHE="$CACHE_DIR/go/build" \
+    GOBIN="$BIN_DIR" GOFLAGS=-buildvcs=false GOTOOLCHAIN=local CGO_ENABLED=0
+  case "${BUILD[$tool]}" in
+    install) go install -ldflags="${LDFLAGS[$tool]}" "$module@$version" ;;
+    wrapped) build_wrapped ;;
+  esac
   printf '%s\n' "$module@$version" >"$version_file"
   log "built $bin_path in $((SECONDS - start)) s"
 }
+
+# Builds $module at $version from a temporary main module (see BUILD above). The dependency
+# versions are the tool module's own requirements (MVS over its go.mod), as with go install.
+build_wrapped() (
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  root_module=${module%%/cmd/*}
+  gomod=$(go mod download -json "$root_module@$version" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')
+  [[ -f $gomod ]] || {
+    log "cannot download $root_module@$version"
+    exit 1
+  }
+  cd "$work"
+  go mod init "$tool-build" >/dev/null 2>&1
+  printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$module" >tools.go
+  go mod edit -require="$root_module@$version"
+  # Single-line replace directives only; a replace block would need this extended.
+  grep -E '^replace [^(]' "$gomod" | while read -r _ from _ to to_version; do
+    go mod edit -replace="$from=$to@$to_version"
+  done
+  go mod tidy
+  go build -ldflags="${LDFLAGS[$tool]}" -o "$BIN_DIR/$tool" "$module"
+)
 
 bin() {
   installed || {

@@ -79,7 +79,9 @@ export function metricUses(expr: string): MetricUse[] {
         afterLabelListKeyword = true;
         continue;
       }
-      if (KEYWORDS.has(word.toLowerCase()) || next === '(') continue;
+      // A function or an aggregation: `f(`, or `sum by (...) (` / `sum without (...) (`.
+      if (KEYWORDS.has(word.toLowerCase()) || next === '(' || /^\s*(?:by|without)\b/i.test(text.slice(i)))
+        continue;
       const use: MetricUse = { metric: word, matchers: [] };
       if (next === '{') {
         const open = text.indexOf('{', i);

@@ -122,16 +122,13 @@ async function promtoolDir(spec: RuleSpec): Promise<string> {
   return dir;
 }
 
-test(
-  `promtool check rules accepts the rendered rules (${promtool.path ? promtool.version : 'promtool missing'})`,
-  needsBoth,
-  async (t) => {
-    const dir = await promtoolDir(await renderedRules());
-    t.after(() => rm(dir, { recursive: true, force: true }));
-    const { stdout } = await run(promtool.path!, ['check', 'rules', join(dir, 'rules.yaml')]);
-    assert.match(stdout, /SUCCESS: \d+ rules found/);
-  },
-);
+test('promtool check rules accepts the rendered rules', needsBoth, async (t) => {
+  const dir = await promtoolDir(await renderedRules());
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  t.diagnostic(promtool.path === undefined ? '' : promtool.version);
+  const { stdout } = await run(promtool.path!, ['check', 'rules', join(dir, 'rules.yaml')]);
+  assert.match(stdout, /SUCCESS: \d+ rules found/);
+});
 
 test('promtool check rules refuses a chart whose placeholder was not replaced', needsBoth, async (t) => {
   const raw = parseYaml(await readFile(RULES_FILE, 'utf8')) as RuleSpec;
@@ -140,7 +137,7 @@ test('promtool check rules refuses a chart whose placeholder was not replaced', 
   await assert.rejects(
     run(promtool.path!, ['check', 'rules', join(dir, 'rules.yaml')]),
     (e: Error & { stdout: string; stderr: string }) => {
-      assert.match(e.stdout + e.stderr, /StsSidecarCredentialsExpiringSoon|parse error|unexpected/);
+      assert.match(e.stdout + e.stderr, /"StsSidecarCredentialsExpiringSoon": could not parse expression/);
       return true;
     },
   );
