@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Makes the real clients that test/integration/real-clients.test.ts drives available on a fresh
-# Debian machine: boto3 and the AWS CLI, new enough to read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE.
-# (aws-sdk-js-v3 comes from `npm ci`.) Idempotent: checks first, installs only what is missing or
-# too old. Ends with one version line per client, for the README's "Tested against" table.
+# Makes the real clients that test/integration/real-clients.test.ts and the e2e suites
+# (test/helpers/s3-clients.ts) drive available on a fresh Debian machine: boto3 and the AWS CLI,
+# new enough to read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, and the Go S3 client
+# (aws-sdk-go-v2, test/clients/go-s3) built by .ci/build-go-client.sh. (aws-sdk-js-v3 comes from
+# `npm ci`.) Idempotent: checks first, installs only what is missing or too old. Ends with one
+# version line per client, for the README's "Tested against" table.
+#
+# Without Go the Go client is reported loudly and its tests skip with the reason (like a peer
+# that cannot be set up in .ci/run); boto3 and the aws CLI missing is an error.
 #
 # Both come from PyPI, not apt: Debian 12's python3-boto3 (1.26) and awscli (2.9) predate the
 # token-file variable, which arrived with EKS Pod Identity (AWS EKS user guide, "Use pod identity
@@ -54,9 +59,18 @@ aws_ok || {
   exit 1
 }
 
+go_client=ok
+bash .ci/build-go-client.sh install || go_client=failed
+
 python3 -c 'import boto3, botocore, sys; print(f"boto3 {boto3.__version__} (botocore {botocore.__version__}, Python {sys.version.split()[0]})")'
 aws --version 2>&1
-if [[ -f node_modules/@aws-sdk/credential-provider-node/package.json ]]; then
-  sed -n 's/^  "version": "\(.*\)",$/@aws-sdk\/credential-provider-node \1/p' \
-    node_modules/@aws-sdk/credential-provider-node/package.json
+for pkg in @aws-sdk/credential-provider-node @aws-sdk/client-s3; do
+  if [[ -f node_modules/$pkg/package.json ]]; then
+    printf '%s %s\n' "$pkg" "$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "node_modules/$pkg/package.json")"
+  fi
+done
+if [[ $go_client == ok ]]; then
+  bash .ci/build-go-client.sh version
+else
+  echo "WARNING: the Go S3 client (aws-sdk-go-v2) could not be built; the e2e suites skip it" >&2
 fi

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, type TestContext, test } from 'node:test';
 import { parseSigV4Authorization, S3RequestRecorder, verifySigV4 } from '../clients/s3-request-recorder.ts';
+import { npmPackageVersion, probeAwsCli, probeBoto3 } from '../helpers/client-probes.ts';
+import { type ClientRun, runClient } from '../helpers/client-process.ts';
 import { SidecarProcess } from '../helpers/sidecar-process.ts';
 
 // Real clients, each in its own process, find the sidecar through the environment an app
@@ -14,39 +15,15 @@ import { SidecarProcess } from '../helpers/sidecar-process.ts';
 
 const JS_CLIENT = new URL('../clients/js-resolve.mjs', import.meta.url).pathname;
 const BOTO3_CLIENT = new URL('../clients/boto3_resolve.py', import.meta.url).pathname;
-const INSTALL_HINT = 'run .ci/install-test-clients.sh';
 /** A client process that takes longer is hung; the slowest path (401 + SDK retries) takes ~4 s. */
 const CLIENT_TIMEOUT_MS = 30_000;
 /** Per test: a few client processes, or a missing log line that would otherwise hang the run. */
 const TEST_TIMEOUT_MS = 60_000;
 const timeout = TEST_TIMEOUT_MS;
 
-interface ClientRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `command` with exactly `env` (nothing inherited), collecting its output. */
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<ClientRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: CLIENT_TIMEOUT_MS,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** Runs a client with exactly `env` (nothing inherited), collecting its output. */
+const run = (command: string, args: string[], env: NodeJS.ProcessEnv) =>
+  runClient(command, args, env, { timeoutMs: CLIENT_TIMEOUT_MS });
 
 /** What the client scripts in test/clients print (one JSON line). */
 interface Resolved {
@@ -104,55 +81,7 @@ function assertIssued(p: SidecarProcess, got: Resolved, who: string): void {
   }
 }
 
-const dotted = (version: string) => version.split('.').map(Number);
-/** a ≥ b for dotted numeric versions. */
-function atLeast(a: string, b: string): boolean {
-  const [x, y] = [dotted(a), dotted(b)];
-  for (let i = 0; i < Math.max(x.length, y.length); i++)
-    if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) > (y[i] ?? 0);
-  return true;
-}
-
 // --- Which clients are here. Skips name the reason; CI installs them (.ci/install-test-clients.sh).
-
-/** Why boto3 can't be tested here, or undefined when it can; plus its version line. */
-function probeBoto3(): { skip?: string; version?: string } {
-  const probe = spawnSync(
-    'python3',
-    [
-      '-c',
-      'import boto3, botocore, botocore.credentials as c\n' +
-        'print(boto3.__version__, botocore.__version__, hasattr(c.ContainerProvider, "ENV_VAR_AUTH_TOKEN_FILE"))',
-    ],
-    { encoding: 'utf8' },
-  );
-  if (probe.error) return { skip: `python3 is not installed (${probe.error.message}); ${INSTALL_HINT}` };
-  if (probe.status !== 0) return { skip: `python3 cannot import boto3; ${INSTALL_HINT}` };
-  const [boto3, botocore, tokenFile] = probe.stdout.trim().split(' ');
-  const version = `boto3 ${boto3}, botocore ${botocore}`;
-  // The file variable arrived with EKS Pod Identity (AWS: boto3/botocore ≥ 1.34.41).
-  if (tokenFile !== 'True')
-    return { skip: `${version} predates AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE; ${INSTALL_HINT}`, version };
-  return { version };
-}
-
-/** Why the aws CLI can't be tested here, or undefined when it can; plus its version line. */
-function probeAwsCli(): { skip?: string; version?: string; major?: number } {
-  const probe = spawnSync('aws', ['--version'], { encoding: 'utf8' });
-  if (probe.error) return { skip: `the aws CLI is not installed (${probe.error.message}); ${INSTALL_HINT}` };
-  const version = `${probe.stdout}${probe.stderr}`.trim();
-  const semver = /aws-cli\/(\d+\.\d+\.\d+)/.exec(version)?.[1];
-  if (!semver) return { skip: `cannot read the aws CLI version from "${version}"`, version };
-  // First releases reading AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, per the AWS EKS user guide
-  // ("Use pod identity with the AWS SDK"): AWS CLI 1.30.0 and 2.15.0.
-  const minimum = semver.startsWith('1.') ? '1.30.0' : '2.15.0';
-  if (!atLeast(semver, minimum))
-    return {
-      skip: `aws-cli ${semver} predates AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (needs ≥ ${minimum}); ${INSTALL_HINT}`,
-      version,
-    };
-  return { version, major: Number(semver.split('.')[0]) };
-}
 
 const boto3 = probeBoto3();
 const awsCli = probeAwsCli();
@@ -177,7 +106,7 @@ test(
     // fromHttp (the only JS provider that reads the token file) produced them, not fromContainerMetadata.
     assert.equal(got.source?.CREDENTIALS_HTTP, 'z', `credential source: ${JSON.stringify(got.source)}`);
     t.diagnostic(
-      `aws-sdk-js-v3 credential-provider-node ${await jsSdkVersion()}: ${got.accessKeyId}, ${got.expiration}`,
+      `aws-sdk-js-v3 credential-provider-node ${npmPackageVersion('@aws-sdk/credential-provider-node')}: ${got.accessKeyId}, ${got.expiration}`,
     );
   },
 );
@@ -374,8 +303,3 @@ test(
     assert.equal(await status(newToken), 200);
   },
 );
-
-async function jsSdkVersion(): Promise<string> {
-  const pkg = new URL('../../node_modules/@aws-sdk/credential-provider-node/package.json', import.meta.url);
-  return (JSON.parse(await readFile(pkg, 'utf8')) as { version: string }).version;
-}
