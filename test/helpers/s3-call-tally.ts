@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import type { S3Call, S3ClientRunner, S3Session } from './s3-clients.ts';
+import type { S3ClientRunner } from './s3-clients.ts';
+import type { S3Call, S3Session } from './s3-session.ts';
 
 /**
  * One e2e suite's S3 calls, per client, printed at its end: the lines the README's "Tested

@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ClientRun, runClient } from './client-process.ts';
 import { type ClientProbe, probeAwsCli, probeBoto3, probeGoS3, probeJsS3 } from './client-probes.ts';
+import { S3Session } from './s3-session.ts';
 
 // The real S3 clients of the e2e suites, one owner. Each runs as its own process with only the
 // env an app container gets, and does CreateBucket, then rounds of PutObject / GetObject /
@@ -11,16 +12,6 @@ import { type ClientProbe, probeAwsCli, probeBoto3, probeGoS3, probeJsS3 } from 
 // signed with, so a test can check that only keys the sidecar got from the store were used.
 
 const CLIENTS = new URL('../clients/', import.meta.url).pathname;
-
-/** One S3 call as a client reported it. */
-export interface S3Call {
-  client: string;
-  op: string;
-  ok: boolean;
-  /** The access key the request was signed with (from its Authorization header). */
-  accessKeyId: string | null;
-  error?: string;
-}
 
 /** Where the clients work: the store, the app env (sidecar's FULL_URI + TOKEN_FILE), a scratch dir. */
 export interface S3Target {
@@ -49,78 +40,6 @@ export async function s3Target(
     AWS_RETRY_MODE: 'standard',
   };
   return { endpoint, env, dir };
-}
-
-/** One client process (or, for the CLI, one series of them) doing S3 calls. */
-export class S3Session {
-  readonly calls: S3Call[] = [];
-  /** What the client said about itself at the end: version line and credential source. */
-  identity: { version?: string; credentialSource?: string | null } = {};
-  /** All calls, once the client ended; rejects when it crashed or made no call. */
-  readonly done: Promise<S3Call[]>;
-  readonly client: string;
-  readonly #waiters: Array<(c: S3Call) => void> = [];
-  #ended = false;
-
-  /** `drive` runs the client, reporting each call through {@link push} or {@link line}. */
-  constructor(client: string, drive: (session: S3Session) => Promise<void>) {
-    this.client = client;
-    this.done = drive(this).then(
-      () => this.#end(),
-      (error: unknown) => this.#end(error),
-    );
-    // Handled where it is awaited (S3CallTally.add); a test that fails earlier must not also
-    // report an unhandled rejection.
-    this.done.catch(() => {});
-  }
-
-  /** The distinct access keys the calls were signed with, in order of first use. */
-  keysUsed(): string[] {
-    return [...new Set(this.calls.map((c) => c.accessKeyId).filter((k) => k !== null))];
-  }
-
-  /** `<client>: N S3 calls, M failed, signed with <key> -> <key>` */
-  summary(): string {
-    const failed = this.calls.filter((c) => !c.ok).length;
-    return `${this.client}: ${this.calls.length} S3 calls, ${failed} failed, signed with ${this.keysUsed().join(' -> ') || 'no key'}`;
-  }
-
-  /** Resolves with the next call this client makes (rejects if it ends first). */
-  nextCall(): Promise<S3Call> {
-    if (this.#ended) return Promise.reject(new Error(`${this.client} already ended`));
-    return new Promise((resolve, reject) => {
-      this.#waiters.push(resolve);
-      this.done.then(
-        () => reject(new Error(`${this.client} ended before another S3 call`)),
-        (error: unknown) => reject(error as Error),
-      );
-    });
-  }
-
-  push(call: Omit<S3Call, 'client'>): void {
-    const c = { client: this.client, ...call };
-    this.calls.push(c);
-    for (const resolve of this.#waiters.splice(0)) resolve(c);
-  }
-
-  /** Reads one stdout line of the JSON-lines protocol shared by test/clients/*. */
-  line(text: string): void {
-    if (!text.startsWith('{')) return;
-    const parsed = JSON.parse(text) as Record<string, unknown>;
-    if (typeof parsed.op === 'string') this.push(parsed as unknown as Omit<S3Call, 'client'>);
-    else if (typeof parsed.client === 'string')
-      this.identity = {
-        version: String(parsed.version),
-        credentialSource: parsed.credentialSource as string,
-      };
-  }
-
-  #end(error?: unknown): S3Call[] {
-    this.#ended = true;
-    if (error) throw error;
-    if (this.calls.length === 0) throw new Error(`${this.client} made no S3 call`);
-    return this.calls;
-  }
 }
 
 /** A real client the suites drive. */
