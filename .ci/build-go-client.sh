@@ -19,6 +19,9 @@ CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/sts-sidecar"
 BIN_DIR="$CACHE_DIR/bin"
 BIN="$BIN_DIR/go-s3"
 STAMP="$BIN_DIR/go-s3.stamp"
+# The SDK module versions the binary carries in its build info, written at build time so that
+# `version` needs no Go toolchain.
+VERSION_FILE="$BIN_DIR/go-s3.version"
 
 log() { printf '[build-go-client.sh] %s\n' "$*" >&2; }
 
@@ -27,7 +30,7 @@ sources_hash() {
 }
 
 installed() {
-  [[ -x "$BIN" && -f "$STAMP" && "$(cat "$STAMP")" == "$(sources_hash)" ]]
+  [[ -x "$BIN" && -f "$VERSION_FILE" && -f "$STAMP" && "$(cat "$STAMP")" == "$(sources_hash)" ]]
 }
 
 install() {
@@ -55,6 +58,9 @@ install() {
       CGO_ENABLED=0 \
       go install .
   )
+  go version -m "$BIN" |
+    awk '$1 == "dep" && ($2 == "github.com/aws/aws-sdk-go-v2" || $2 == "github.com/aws/aws-sdk-go-v2/config" || $2 == "github.com/aws/aws-sdk-go-v2/service/s3") { printf "%s%s@%s", sep, $2, $3; sep = ", " } NR == 1 { go = $2 } END { printf " (%s)\n", go }' \
+      >"$VERSION_FILE"
   sources_hash >"$STAMP"
   log "built $BIN in $((SECONDS - start)) s"
   version
@@ -70,9 +76,7 @@ bin() {
 
 version() {
   bin >/dev/null
-  # The module versions the binary carries in its build info (go version -m).
-  go version -m "$BIN" |
-    awk '$1 == "dep" && ($2 == "github.com/aws/aws-sdk-go-v2" || $2 == "github.com/aws/aws-sdk-go-v2/config" || $2 == "github.com/aws/aws-sdk-go-v2/service/s3") { printf "%s%s@%s", sep, $2, $3; sep = ", " } $1 ~ /^\// || NR == 1 { go = $2 } END { printf " (%s)\n", go }'
+  cat "$VERSION_FILE"
 }
 
 case "${1:-}" in
