@@ -1,12 +1,15 @@
 // Bundles the CLI into dist/sts-sidecar.mjs plus dist/chunks/ (one chunk per subcommand). Measured (research/node-baselines.md section 2): an ESM
 // bundle with `module` main-fields has the lowest idle RSS and a faster start than plain
 // node_modules; `@kubernetes/client-node` stays out of this entry point.
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string;
 };
+
+// Chunk names carry content hashes: start from an empty dist/ so stale chunks never ship.
+rmSync('dist', { recursive: true, force: true });
 
 await build({
   entryPoints: { 'sts-sidecar': 'src/cli.ts' },

@@ -4,6 +4,7 @@
 // Prints {"port": N} on stdout once listening; exits when stdin closes (so it never outlives
 // the bench, even if the bench is killed).
 import { createServer } from 'node:http';
+import { url as inspectorUrl } from 'node:inspector';
 import type { AddressInfo } from 'node:net';
 
 const body = Buffer.from(process.env.BENCH_BODY_B64 ?? '', 'base64');
@@ -18,7 +19,9 @@ const server = createServer((_req, res) => {
   res.end(body);
 });
 server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
+  // The inspector URL (under --inspect) lets the bench force a GC and read the heap here too.
+  const port = (server.address() as AddressInfo).port;
+  process.stdout.write(`${JSON.stringify({ port, inspector: inspectorUrl() })}\n`);
 });
 process.stdin.resume();
 process.stdin.on('end', () => process.exit(0));
