@@ -15,8 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 readonly SRC=test/clients/go-s3
-CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/sts-sidecar"
-BIN_DIR="$CACHE_DIR/bin"
+# shellcheck source=lib/go-build-env.sh
+source .ci/lib/go-build-env.sh
 BIN="$BIN_DIR/go-s3"
 STAMP="$BIN_DIR/go-s3.stamp"
 # The SDK module versions the binary carries in its build info, written at build time so that
@@ -38,25 +38,14 @@ install() {
     log "already built: $BIN"
     return 0
   fi
-  command -v go >/dev/null || {
-    log "go is not installed; the Go S3 client is built from source (needs go >= 1.24)"
-    exit 1
-  }
-  mkdir -p "$BIN_DIR"
+  require_go "the Go S3 client"
   log "building $SRC with $(go version)"
   local start=$SECONDS
-  # Same isolation as minio.sh: our own GOPATH and caches, no toolchain download, no cgo.
   # -mod=readonly: go.mod and go.sum pin every module; a build never changes them.
   (
     cd "$SRC"
-    GOPATH="$CACHE_DIR/go" \
-      GOMODCACHE="$CACHE_DIR/go/mod" \
-      GOCACHE="$CACHE_DIR/go/build" \
-      GOBIN="$BIN_DIR" \
-      GOFLAGS="-buildvcs=false -mod=readonly" \
-      GOTOOLCHAIN=local \
-      CGO_ENABLED=0 \
-      go install .
+    export_go_build_env -mod=readonly
+    go install .
   )
   go version -m "$BIN" |
     awk '$1 == "dep" && ($2 == "github.com/aws/aws-sdk-go-v2" || $2 == "github.com/aws/aws-sdk-go-v2/config" || $2 == "github.com/aws/aws-sdk-go-v2/service/s3") { printf "%s%s@%s", sep, $2, $3; sep = ", " } NR == 1 { go = $2 } END { printf " (%s)\n", go }' \

@@ -42,8 +42,8 @@ declare -A LDFLAGS=(
   [promtool]="-X github.com/prometheus/common/version.Version=$prometheus_release -X github.com/prometheus/common/version.Branch=${VERSION[promtool]}"
 )
 
-CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/sts-sidecar"
-BIN_DIR="$CACHE_DIR/bin"
+# shellcheck source=lib/go-build-env.sh
+source "$(dirname "$0")/lib/go-build-env.sh"
 
 log() { printf '[go-tool.sh] %s\n' "$*" >&2; }
 
@@ -69,16 +69,10 @@ install() {
     log "already installed: $bin_path ($(cat "$version_file"))"
     return 0
   fi
-  command -v go >/dev/null || {
-    log "go is not installed; $tool is built from source"
-    exit 1
-  }
-  mkdir -p "$BIN_DIR"
+  require_go "$tool"
   log "building $module@$version with $(go version)"
   local start=$SECONDS
-  # Same isolation as minio.sh: our own GOPATH and caches, no toolchain download, no cgo.
-  export GOPATH="$CACHE_DIR/go" GOMODCACHE="$CACHE_DIR/go/mod" GOCACHE="$CACHE_DIR/go/build" \
-    GOBIN="$BIN_DIR" GOFLAGS=-buildvcs=false GOTOOLCHAIN=local CGO_ENABLED=0
+  export_go_build_env
   case "${BUILD[$tool]}" in
     install) go install -ldflags="${LDFLAGS[$tool]}" "$module@$version" ;;
     wrapped) build_wrapped ;;

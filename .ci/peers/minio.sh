@@ -22,8 +22,8 @@ set -euo pipefail
 readonly MINIO_MODULE=github.com/minio/minio
 readonly MINIO_VERSION="${STS_SIDECAR_MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}"
 
-CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/sts-sidecar"
-BIN_DIR="$CACHE_DIR/bin"
+# shellcheck source=../lib/go-build-env.sh
+source "$(dirname "$0")/../lib/go-build-env.sh"
 BIN="$BIN_DIR/minio"
 # Written after a successful build: the module version the binary was built from (`minio
 # --version` only says DEVELOPMENT.GOGET for a `go install` build).
@@ -40,24 +40,13 @@ install() {
     log "already installed: $BIN ($(cat "$VERSION_FILE"))"
     return 0
   fi
-  command -v go >/dev/null || {
-    log "go is not installed; MinIO is built from source (needs go >= 1.24)"
-    exit 1
-  }
-  mkdir -p "$BIN_DIR"
+  require_go MinIO
   log "building $MINIO_MODULE@$MINIO_VERSION with $(go version) (cold: a few minutes)"
   local start=$SECONDS
-  # Own module/build caches and GOPATH under the cache dir: kept between CI runs, and nothing
-  # lands in the user's GOPATH. GOFLAGS=-buildvcs=false: we build from the module cache, not a
-  # checkout. GOTOOLCHAIN=local: never download another Go toolchain behind our back.
-  GOPATH="$CACHE_DIR/go" \
-    GOMODCACHE="$CACHE_DIR/go/mod" \
-    GOCACHE="$CACHE_DIR/go/build" \
-    GOBIN="$BIN_DIR" \
-    GOFLAGS=-buildvcs=false \
-    GOTOOLCHAIN=local \
-    CGO_ENABLED=0 \
+  (
+    export_go_build_env
     go install "$MINIO_MODULE@$MINIO_VERSION"
+  )
   printf '%s\n' "$MINIO_MODULE@$MINIO_VERSION" >"$VERSION_FILE"
   log "built $BIN in $((SECONDS - start)) s"
   version
