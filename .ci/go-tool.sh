@@ -37,6 +37,13 @@ declare -A BUILD=(
 # -X flags for the tool's --version (go build stamps no version of its own). v0.315.0 -> 3.15.0.
 prometheus_release=${VERSION[promtool]#v0.}
 prometheus_release=${prometheus_release:0:1}.${prometheus_release:1}
+# Build tags. remove_all_sd: Prometheus's service-discovery plugins (cloud SDKs, client-go) are
+# behind this tag (plugins/plugin_*.go); promtool's rule check and unit tests need none of them,
+# and leaving them out is most of a cold build.
+declare -A TAGS=(
+  [helm]=""
+  [promtool]="remove_all_sd"
+)
 declare -A LDFLAGS=(
   [helm]=""
   [promtool]="-X github.com/prometheus/common/version.Version=$prometheus_release -X github.com/prometheus/common/version.Branch=${VERSION[promtool]}"
@@ -74,7 +81,7 @@ install() {
   local start=$SECONDS
   export_go_build_env
   case "${BUILD[$tool]}" in
-    install) go install -ldflags="${LDFLAGS[$tool]}" "$module@$version" ;;
+    install) go install -tags="${TAGS[$tool]}" -ldflags="${LDFLAGS[$tool]}" "$module@$version" ;;
     wrapped) build_wrapped ;;
   esac
   printf '%s\n' "$module@$version" >"$version_file"
@@ -100,8 +107,9 @@ build_wrapped() (
   grep -E '^replace [^(]' "$gomod" | while read -r _ from _ to to_version; do
     go mod edit -replace="$from=$to@$to_version"
   done
-  go mod tidy
-  go build -ldflags="${LDFLAGS[$tool]}" -o "$BIN_DIR/$tool" "$module"
+  # No `go mod tidy` (it resolves every package under every build tag, SD plugins included):
+  # -mod=mod records only what this build needs.
+  go build -mod=mod -tags="${TAGS[$tool]}" -ldflags="${LDFLAGS[$tool]}" -o "$BIN_DIR/$tool" "$module"
 )
 
 bin() {

@@ -158,7 +158,7 @@ export const WEBHOOK_OPTIONS: readonly WebhookOptionSpec[] = [
     env: 'STS_SIDECAR_WEBHOOK_SIDECAR_MEMORY_REQUEST',
     flag: 'sidecar-memory-request',
     defaultValue: '96Mi',
-    doc: 'Default for sts-sidecar.io/sidecar-memory-request (the sidecar idles at about 73 MiB RSS).',
+    doc: 'Default for sts-sidecar.io/sidecar-memory-request (the sidecar idles at about 68 MiB RSS).',
   },
   {
     key: 'sidecarCpuLimit',

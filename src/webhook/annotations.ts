@@ -150,7 +150,7 @@ export const ANNOTATIONS: readonly AnnotationSpec[] = [
     scope: 'pod-or-service-account',
     defaultText: '`96Mi` (webhook `--sidecar-memory-request`)',
     example: '128Mi',
-    doc: 'Memory request of the sidecar (idles at about 73 MiB RSS).',
+    doc: 'Memory request of the sidecar (idles at about 68 MiB RSS).',
   },
   {
     key: ANNOTATION_CPU_LIMIT,
