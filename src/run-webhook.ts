@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { loadWebhookConfig, type WebhookConfig } from './config/webhook-config.ts';
 import { ConfigError, isSidecarError } from './errors.ts';
 import { createServiceAccountApi, type ServiceAccountApi } from './kube/kube-client.ts';
@@ -62,7 +63,9 @@ export async function startWebhookApp(
     { logger, metrics, pollIntervalMs: deps.tlsPollIntervalMs },
   );
   await tls.start();
-  const ops = createWebhookOpsServer({ metrics, ready: () => admission.listening });
+  let draining = false;
+  let stopping: Promise<void> | undefined;
+  const ops = createWebhookOpsServer({ metrics, ready: () => admission.listening && !draining });
   const admissionAddress = await listenOrFail(admission, config.listenHost, config.listenPort, 'listen');
   const opsAddress = await listenOrFail(ops, config.opsHost, config.opsPort, 'ops');
   logger.info(
@@ -79,17 +82,31 @@ export async function startWebhookApp(
     opsAddress,
     tls,
     metrics,
-    async shutdown(reason) {
-      logger.info({ event: 'stop', reason }, 'stopping webhook');
-      await Promise.all([
-        closeGracefully(admission, config.shutdownGraceMs),
-        closeGracefully(ops, config.shutdownGraceMs),
-        tls.close(),
-        cache.stop(),
-      ]);
-      logger.info({ event: 'stopped' }, 'stopped');
+    shutdown(reason) {
+      // Idempotent: a second SIGTERM (or a test's cleanup) waits for the same shutdown.
+      stopping ??= stop(reason);
+      return stopping;
     },
   };
+
+  async function stop(reason: string): Promise<void> {
+    logger.info({ event: 'stop', reason }, 'stopping webhook');
+    // Drain first: the endpoints controller and kube-proxy take a moment to stop routing to a
+    // terminating pod. Admission requests that reach a closed port would, under failurePolicy
+    // Ignore, admit pods without the sidecar; so keep answering, unready, for drainMs.
+    if (config.drainMs > 0) {
+      draining = true;
+      logger.info({ event: 'draining', drainMs: config.drainMs }, 'draining: /readyz is 503');
+      await sleep(config.drainMs);
+    }
+    await Promise.all([
+      closeGracefully(admission, config.shutdownGraceMs),
+      closeGracefully(ops, config.shutdownGraceMs),
+      tls.close(),
+      cache.stop(),
+    ]);
+    logger.info({ event: 'stopped' }, 'stopped');
+  }
 }
 
 /** The `webhook` subcommand: validate, start, run until SIGTERM/SIGINT. Bad config → exit 2. */

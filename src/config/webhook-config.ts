@@ -20,6 +20,8 @@ export interface WebhookConfig {
   readonly defaults: InjectionDefaults;
   readonly serviceAccountLookupGraceMs: number;
   readonly kubeconfig: string | undefined;
+  /** After SIGTERM: keep serving (readiness 503) this long, then close. */
+  readonly drainMs: number;
   readonly shutdownGraceMs: number;
   readonly logLevel: LogLevel;
 }
@@ -120,6 +122,7 @@ export function loadWebhookConfig(argv: readonly string[], env: NodeJS.ProcessEn
     5_000,
     problem('serviceAccountLookupGraceMs'),
   );
+  const drainSeconds = parseWhole(raw('drainSeconds'), 0, 60, problem('drainSeconds'));
   const shutdownSeconds = parseWhole(raw('shutdownGraceSeconds'), 0, 60, problem('shutdownGraceSeconds'));
   const logLevel = raw('logLevel')!;
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel))
@@ -153,6 +156,7 @@ export function loadWebhookConfig(argv: readonly string[], env: NodeJS.ProcessEn
     }),
     serviceAccountLookupGraceMs: graceMs!,
     kubeconfig: raw('kubeconfig'),
+    drainMs: drainSeconds! * 1000,
     shutdownGraceMs: shutdownSeconds! * 1000,
     logLevel: logLevel as LogLevel,
   });

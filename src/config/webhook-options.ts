@@ -26,6 +26,7 @@ export type WebhookOptionKey =
   | 'sidecarMemoryLimit'
   | 'serviceAccountLookupGraceMs'
   | 'kubeconfig'
+  | 'drainSeconds'
   | 'shutdownGraceSeconds'
   | 'logLevel';
 
@@ -188,11 +189,18 @@ export const WEBHOOK_OPTIONS: readonly WebhookOptionSpec[] = [
     doc: 'Kubeconfig file. Default: the in-cluster service account.',
   },
   {
+    key: 'drainSeconds',
+    env: 'STS_SIDECAR_WEBHOOK_DRAIN_SECONDS',
+    flag: 'drain-seconds',
+    defaultValue: '5',
+    doc: 'After SIGTERM, keep answering admission requests this long (0-60) with /readyz at 503, while the Service stops routing here; under failurePolicy Ignore a request refused meanwhile would admit the pod without the sidecar.',
+  },
+  {
     key: 'shutdownGraceSeconds',
     env: 'STS_SIDECAR_WEBHOOK_SHUTDOWN_GRACE_SECONDS',
     flag: 'shutdown-grace-seconds',
     defaultValue: '5',
-    doc: 'After SIGTERM, finish requests in progress for at most this long (0-60).',
+    doc: 'After the drain, finish requests in progress for at most this long (0-60).',
   },
   {
     key: 'logLevel',

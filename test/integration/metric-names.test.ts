@@ -175,6 +175,7 @@ async function webhookMetrics(t: TestContext): Promise<string> {
       `--audience=${GOLDEN_DEFAULTS.audience}`,
       `--kubeconfig=${kubeconfig}`,
       '--service-account-lookup-grace-ms=0',
+      '--drain-seconds=0',
       '--shutdown-grace-seconds=0',
     ],
     { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] },

@@ -25,7 +25,7 @@ interface Env {
 }
 
 /** Webhook with the golden defaults, its TLS files in their own dir (so tests can rotate them). */
-async function startEnv(t: TestContext): Promise<Env> {
+async function startEnv(t: TestContext, extraArgs: readonly string[] = []): Promise<Env> {
   const cert = await createSelfSignedCert();
   const kube = new FakeKubeApi(cert);
   await kube.start();
@@ -48,6 +48,8 @@ async function startEnv(t: TestContext): Promise<Env> {
       `--kubeconfig=${kubeconfig}`,
       '--service-account-lookup-grace-ms=200',
       '--shutdown-grace-seconds=1',
+      '--drain-seconds=0',
+      ...extraArgs,
     ],
     {},
   );
@@ -269,4 +271,22 @@ test('a rotated certificate is served without a restart; a mismatched pair is re
     (await opsGet(env, '/metrics')).text,
     /sts_sidecar_webhook_tls_reloads_total\{result="success"\} 1/,
   );
+});
+
+test('after SIGTERM the webhook drains: /readyz is 503 while admission requests are still answered', async (t) => {
+  // Under failurePolicy Ignore, an admission request that hits a closed port admits the pod
+  // without the sidecar; the drain keeps the port answering while endpoints catch up.
+  const env = await startEnv(t, ['--drain-seconds=3']);
+  const { pod } = loadFixture('one-container');
+  assert.equal((await opsGet(env, '/readyz')).status, 200);
+  const stopped = env.webhook.shutdown('SIGTERM');
+  const ready = await opsGet(env, '/readyz');
+  assert.equal(ready.status, 503, 'unready as soon as the drain starts');
+  const reply = await post(env, reviewOf(pod));
+  assert.equal(reply.status, 200, 'admission still answered while draining');
+  const response = reply.body.response as { allowed: boolean; patch?: string };
+  assert.equal(response.allowed, true);
+  assert.ok(response.patch, 'the pod is still injected while draining');
+  await stopped;
+  await assert.rejects(opsGet(env, '/readyz'), 'the ops listener is closed after the drain');
 });
