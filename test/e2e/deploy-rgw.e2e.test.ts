@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { OidcIssuer } from '../fakes/oidc-issuer.ts';
-import { findRgwPeer, postAssumeRoleWithWebIdentity, RgwIam } from '../helpers/ceph-rgw.ts';
+import { findRgwPeer, postAssumeRoleWithWebIdentity, RgwIam, rgwAdminCliEnv } from '../helpers/ceph-rgw.ts';
 
 const execFileAsync = promisify(execFile);
 const SCRIPT = fileURLToPath(new URL('../../deploy/examples/rgw/setup-rgw.sh', import.meta.url));
@@ -50,14 +50,7 @@ test(
     const { stdout } = await execFileAsync('bash', [SCRIPT], {
       timeout: 60_000,
       env: {
-        PATH: process.env.PATH,
-        HOME: home,
-        AWS_ACCESS_KEY_ID: peer.adminAccessKey,
-        AWS_SECRET_ACCESS_KEY: peer.adminSecretKey,
-        AWS_DEFAULT_REGION: 'us-east-1',
-        AWS_CONFIG_FILE: join(home, 'no-config'),
-        AWS_SHARED_CREDENTIALS_FILE: join(home, 'no-credentials'),
-        AWS_EC2_METADATA_DISABLED: 'true',
+        ...rgwAdminCliEnv(peer, home),
         RGW_ENDPOINT: peer.endpoint,
         ISSUER: issuer.issuer,
         THUMBPRINT: new X509Certificate(peer.issuerCertPem).fingerprint.replaceAll(':', ''),

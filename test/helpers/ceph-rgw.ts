@@ -76,6 +76,24 @@ export interface CreateRoleOptions {
 }
 
 /**
+ * The environment of an `aws` CLI process that acts as RGW's admin (IAM calls): only the admin's
+ * keys and a region, with config files, instance metadata and the caller's own settings shut out
+ * by an empty HOME.
+ */
+export function rgwAdminCliEnv(peer: RgwPeer, home: string): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: home,
+    AWS_ACCESS_KEY_ID: peer.adminAccessKey,
+    AWS_SECRET_ACCESS_KEY: peer.adminSecretKey,
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_CONFIG_FILE: join(home, 'no-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(home, 'no-credentials'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
+}
+
+/**
  * RGW's IAM API (OIDC providers, roles) through the aws CLI, signed with the peer's admin keys.
  * The CLI stands in for an operator; nothing of the sidecar is involved.
  */
@@ -85,16 +103,7 @@ export class RgwIam {
 
   constructor(peer: RgwPeer, home: string) {
     this.#peer = peer;
-    this.#env = {
-      PATH: process.env.PATH,
-      HOME: home,
-      AWS_ACCESS_KEY_ID: peer.adminAccessKey,
-      AWS_SECRET_ACCESS_KEY: peer.adminSecretKey,
-      AWS_DEFAULT_REGION: 'us-east-1',
-      AWS_CONFIG_FILE: join(home, 'no-config'),
-      AWS_SHARED_CREDENTIALS_FILE: join(home, 'no-credentials'),
-      AWS_EC2_METADATA_DISABLED: 'true',
-    };
+    this.#env = rgwAdminCliEnv(peer, home);
   }
 
   /** Runs `aws iam <args>` and parses its JSON output (empty output → `{}`). */

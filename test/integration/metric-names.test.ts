@@ -15,7 +15,7 @@ import { parse as parseYaml } from 'yaml';
 import { EXCHANGE_CODE_LABELS, SidecarMetrics } from '../../src/metrics.ts';
 import { WebhookMetrics } from '../../src/webhook/webhook-metrics.ts';
 import { FakeKubeApi } from '../fakes/fake-kube-api.ts';
-import { GOLDEN_DEFAULTS, GOLDEN_IMAGE, loadFixture } from '../fixtures/webhook/golden-setup.ts';
+import { goldenWebhookArgs, loadFixture } from '../fixtures/webhook/golden-setup.ts';
 import {
   type Exposition,
   grafanaVariableSelector,
@@ -163,19 +163,8 @@ async function webhookMetrics(t: TestContext): Promise<string> {
     [
       BUNDLE,
       'webhook',
-      `--tls-cert-file=${cert.certFile}`,
-      `--tls-key-file=${cert.keyFile}`,
-      '--listen-host=127.0.0.1',
-      '--listen-port=0',
-      '--ops-host=127.0.0.1',
-      '--ops-port=0',
-      `--sidecar-image=${GOLDEN_IMAGE.image}`,
-      `--sts-endpoint=${GOLDEN_DEFAULTS.stsEndpoint}`,
-      `--flavor=${GOLDEN_DEFAULTS.flavor}`,
-      `--audience=${GOLDEN_DEFAULTS.audience}`,
-      `--kubeconfig=${kubeconfig}`,
+      ...goldenWebhookArgs({ certFile: cert.certFile, keyFile: cert.keyFile, kubeconfig }),
       '--service-account-lookup-grace-ms=0',
-      '--drain-seconds=0',
       '--shutdown-grace-seconds=0',
     ],
     { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] },

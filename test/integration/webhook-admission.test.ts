@@ -13,7 +13,7 @@ import { loadWebhookConfig } from '../../src/config/webhook-config.ts';
 import { createLogger } from '../../src/log.ts';
 import { type RunningWebhook, startWebhookApp } from '../../src/run-webhook.ts';
 import { FakeKubeApi } from '../fakes/fake-kube-api.ts';
-import { FIXTURE_DIR, GOLDEN_DEFAULTS, GOLDEN_IMAGE, loadFixture } from '../fixtures/webhook/golden-setup.ts';
+import { FIXTURE_DIR, goldenWebhookArgs, loadFixture } from '../fixtures/webhook/golden-setup.ts';
 import { createSelfSignedCert, type SelfSignedCert } from '../helpers/tls.ts';
 
 interface Env {
@@ -35,20 +35,13 @@ async function startEnv(t: TestContext, extraArgs: readonly string[] = []): Prom
   const kubeconfig = await kube.writeKubeconfig(cert.dir);
   const config = loadWebhookConfig(
     [
-      `--tls-cert-file=${join(tlsDir, 'cert.pem')}`,
-      `--tls-key-file=${join(tlsDir, 'key.pem')}`,
-      '--listen-host=127.0.0.1',
-      '--listen-port=0',
-      '--ops-host=127.0.0.1',
-      '--ops-port=0',
-      `--sidecar-image=${GOLDEN_IMAGE.image}`,
-      `--sts-endpoint=${GOLDEN_DEFAULTS.stsEndpoint}`,
-      `--flavor=${GOLDEN_DEFAULTS.flavor}`,
-      `--audience=${GOLDEN_DEFAULTS.audience}`,
-      `--kubeconfig=${kubeconfig}`,
+      ...goldenWebhookArgs({
+        certFile: join(tlsDir, 'cert.pem'),
+        keyFile: join(tlsDir, 'key.pem'),
+        kubeconfig,
+      }),
       '--service-account-lookup-grace-ms=200',
       '--shutdown-grace-seconds=1',
-      '--drain-seconds=0',
       ...extraArgs,
     ],
     {},
