@@ -1,17 +1,15 @@
 import type { AddressInfo } from 'node:net';
 import { loadSidecarConfig, type SidecarConfig } from './config/sidecar-config.ts';
-import { ConfigError, isSidecarError } from './errors.ts';
-import { createLogger, type Logger } from './log.ts';
+import type { Logger } from './log.ts';
 import { SidecarMetrics } from './metrics.ts';
 import { generateAuthToken, readAuthTokenFile, writeAuthTokenFile } from './server/auth-token.ts';
 import { createCredentialsServer } from './server/credentials-server.ts';
 import { closeGracefully, listenOrFail } from './server/http-lifecycle.ts';
 import { createOpsServer } from './server/ops-server.ts';
+import { runSubcommand } from './run-subcommand.ts';
 import { Sidecar } from './sidecar.ts';
 import { TokenWatcher } from './token/token-watcher.ts';
 
-const EXIT_OK = 0;
-const EXIT_USAGE = 2;
 /** Listeners get this long to finish requests in progress after the grace period. */
 const CLOSE_DEADLINE_MS = 2_000;
 
@@ -118,35 +116,19 @@ function hostForUrl(address: AddressInfo): string {
 }
 
 /**
- * The `sidecar` subcommand: validate the configuration once, start, run until SIGTERM/SIGINT.
- * A bad configuration exits 2 with every problem listed and no stack trace, and a failing STS
- * never stops the process (the scheduler retries), so there is no crash loop.
+ * The `sidecar` subcommand (run-subcommand.ts): a bad configuration exits 2 with every problem
+ * listed and no stack trace, and a failing STS never stops the process (the scheduler retries),
+ * so there is no crash loop.
  */
-export async function runSidecar(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  let config: SidecarConfig;
-  try {
-    config = loadSidecarConfig(argv, env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(
-      `sts-sidecar: ${error.code}: ${error.message}\nRun sts-sidecar --help for every option.\n`,
-    );
-    return EXIT_USAGE;
-  }
-  const logger = createLogger({ level: config.logLevel });
-  let running: RunningSidecar;
-  try {
-    running = await startSidecarApp(config, logger);
-  } catch (error) {
-    if (!isSidecarError(error) || error.retry !== 'fatal') throw error;
-    logger.fatal({ event: 'start_failed', err: error }, 'cannot start');
-    process.stderr.write(`sts-sidecar: ${error.code}: ${error.message}\n`);
-    return EXIT_USAGE;
-  }
-  const signal = await new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
-  await running.shutdown(signal);
-  return EXIT_OK;
+export function runSidecar(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return runSubcommand(
+    {
+      name: 'sts-sidecar',
+      helpHint: 'Run sts-sidecar --help for every option.',
+      load: loadSidecarConfig,
+      start: startSidecarApp,
+    },
+    argv,
+    env,
+  );
 }

@@ -1,19 +1,16 @@
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadWebhookConfig, type WebhookConfig } from './config/webhook-config.ts';
-import { ConfigError, isSidecarError } from './errors.ts';
 import { createServiceAccountApi, type ServiceAccountApi } from './kube/kube-client.ts';
 import { ServiceAccountCache } from './kube/service-account-cache.ts';
-import { createLogger, type Logger } from './log.ts';
+import type { Logger } from './log.ts';
+import { runSubcommand } from './run-subcommand.ts';
 import { closeGracefully, listenOrFail } from './server/http-lifecycle.ts';
 import { createAdmissionServer } from './webhook/admission-server.ts';
 import { mutatePod } from './webhook/mutator.ts';
 import { readTlsPair, TlsReloader } from './webhook/tls-reloader.ts';
 import { WebhookMetrics } from './webhook/webhook-metrics.ts';
 import { createWebhookOpsServer } from './webhook/webhook-ops-server.ts';
-
-const EXIT_OK = 0;
-const EXIT_USAGE = 2;
 
 export interface RunningWebhook {
   readonly admissionAddress: AddressInfo;
@@ -109,32 +106,16 @@ export async function startWebhookApp(
   }
 }
 
-/** The `webhook` subcommand: validate, start, run until SIGTERM/SIGINT. Bad config → exit 2. */
-export async function runWebhook(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  let config: WebhookConfig;
-  try {
-    config = loadWebhookConfig(argv, env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(
-      `sts-sidecar webhook: ${error.code}: ${error.message}\nRun sts-sidecar webhook --help.\n`,
-    );
-    return EXIT_USAGE;
-  }
-  const logger = createLogger({ level: config.logLevel });
-  let running: RunningWebhook;
-  try {
-    running = await startWebhookApp(config, logger);
-  } catch (error) {
-    if (!isSidecarError(error) || error.retry !== 'fatal') throw error;
-    logger.fatal({ event: 'start_failed', err: error }, 'cannot start');
-    process.stderr.write(`sts-sidecar webhook: ${error.code}: ${error.message}\n`);
-    return EXIT_USAGE;
-  }
-  const signal = await new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
-  await running.shutdown(signal);
-  return EXIT_OK;
+/** The `webhook` subcommand (run-subcommand.ts): bad config or TLS pair → exit 2. */
+export function runWebhook(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return runSubcommand(
+    {
+      name: 'sts-sidecar webhook',
+      helpHint: 'Run sts-sidecar webhook --help.',
+      load: loadWebhookConfig,
+      start: (config, logger) => startWebhookApp(config, logger),
+    },
+    argv,
+    env,
+  );
 }
