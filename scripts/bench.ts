@@ -23,7 +23,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { FakeSts } from '../test/fakes/fake-sts.ts';
 import { OidcIssuer } from '../test/fakes/oidc-issuer.ts';
 import { KubeletTokenVolume } from '../test/helpers/kubelet-token-volume.ts';
-import { AUDIENCE, BUNDLE, ROLE_ARN, SidecarProcess } from '../test/helpers/sidecar-process.ts';
+import { AUDIENCE, BUNDLE, ROLE_ARN, SidecarProcess, sidecarEnv } from '../test/helpers/sidecar-process.ts';
 import { type AbuseRoundResult, abuseRound } from './bench/abuse.ts';
 import { InspectorSession } from './bench/inspector.ts';
 import type { RunResult, RunSpec } from './bench/load.ts';
@@ -407,20 +407,7 @@ async function measureStartup(): Promise<{ sidecar: StartupRun[]; emptyNodeMs: n
     const authDir = await mkdtemp(join(tmpdir(), 'sts-sidecar-bench-'));
     tempDirs.add(authDir);
     const authTokenFile = join(authDir, 'token');
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      STS_SIDECAR_STS_ENDPOINT: sts.url,
-      STS_SIDECAR_FLAVOR: 'rgw',
-      STS_SIDECAR_ROLE_ARN: ROLE_ARN,
-      STS_SIDECAR_TOKEN_FILE: volume.path,
-      STS_SIDECAR_AUTH_TOKEN_FILE: authTokenFile,
-      STS_SIDECAR_LISTEN_PORT: '0',
-      STS_SIDECAR_OPS_PORT: '0',
-      STS_SIDECAR_OPS_HOST: '127.0.0.1',
-      STS_SIDECAR_SHUTDOWN_GRACE_SECONDS: '0',
-      POD_NAMESPACE: 'shop',
-      POD_NAME: 'cart-0',
-    };
+    const env = sidecarEnv({ sts, tokenFile: volume.path, authTokenFile });
     const t0 = performance.now();
     const child = track(spawn(process.execPath, [BUNDLE], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
     try {

@@ -25,6 +25,32 @@ export interface SidecarProcessOptions {
 }
 
 /**
+ * The env a user would set for the built sidecar against a fake STS: free loopback ports, no
+ * shutdown grace, and the pod identity the fake issuer's tokens carry (shop/cart-0). The RoleArn
+ * is sent in rgw mode only, as MinIO's claim mode takes none.
+ */
+export function sidecarEnv(parts: {
+  sts: FakeSts;
+  tokenFile: string;
+  authTokenFile: string;
+}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    STS_SIDECAR_STS_ENDPOINT: parts.sts.url,
+    STS_SIDECAR_FLAVOR: parts.sts.mode,
+    ...(parts.sts.mode === 'rgw' ? { STS_SIDECAR_ROLE_ARN: ROLE_ARN } : {}),
+    STS_SIDECAR_TOKEN_FILE: parts.tokenFile,
+    STS_SIDECAR_AUTH_TOKEN_FILE: parts.authTokenFile,
+    STS_SIDECAR_LISTEN_PORT: '0',
+    STS_SIDECAR_OPS_PORT: '0',
+    STS_SIDECAR_OPS_HOST: '127.0.0.1',
+    STS_SIDECAR_SHUTDOWN_GRACE_SECONDS: '0',
+    POD_NAMESPACE: 'shop',
+    POD_NAME: 'cart-0',
+  };
+}
+
+/**
  * The built sidecar as a child process, the way a user runs it (env only), against a fake
  * OIDC issuer + STS, with a kubelet-style token volume and its own auth-token directory.
  * Ports are 0 (free ones); the real addresses come from the `listening` log line.
@@ -96,18 +122,7 @@ export class SidecarProcess {
     );
     const authDir = await mkdtemp(join(tmpdir(), 'sts-sidecar-auth-'));
     const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      STS_SIDECAR_STS_ENDPOINT: sts.url,
-      STS_SIDECAR_FLAVOR: sts.mode,
-      ...(sts.mode === 'rgw' ? { STS_SIDECAR_ROLE_ARN: ROLE_ARN } : {}),
-      STS_SIDECAR_TOKEN_FILE: volume.path,
-      STS_SIDECAR_AUTH_TOKEN_FILE: join(authDir, 'token'),
-      STS_SIDECAR_LISTEN_PORT: '0',
-      STS_SIDECAR_OPS_PORT: '0',
-      STS_SIDECAR_OPS_HOST: '127.0.0.1',
-      STS_SIDECAR_SHUTDOWN_GRACE_SECONDS: '0',
-      POD_NAMESPACE: 'shop',
-      POD_NAME: 'cart-0',
+      ...sidecarEnv({ sts, tokenFile: volume.path, authTokenFile: join(authDir, 'token') }),
       ...options.env,
     };
     options.beforeSpawn?.(sts);
