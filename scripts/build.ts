@@ -3,6 +3,7 @@
 // node_modules; `@kubernetes/client-node` stays out of this entry point.
 import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
+import { builtinsViaRequire } from './build/builtins-via-require.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -29,8 +30,10 @@ await build({
   splitting: true,
   define: { STS_SIDECAR_VERSION: JSON.stringify(pkg.version) },
   banner: {
-    js: "#!/usr/bin/env node\nimport { createRequire as __stsCreateRequire } from 'node:module'; const require = __stsCreateRequire(import.meta.url);",
+    // CommonJS code inside the bundle calls require(); give it a real one.
+    js: "#!/usr/bin/env node\nconst require = process.getBuiltinModule('node:module').createRequire(import.meta.url);",
   },
+  plugins: [builtinsViaRequire],
   logLevel: 'warning',
 });
 
