@@ -7,20 +7,24 @@
 // for `require('node:http')`. `node:fs`, `node:process` (stdin) and `node:tls`
 // (rootCertificates) do the same on a smaller scale. The sidecar never touches any of those.
 //
-// The shim re-exports the builtin's properties as named exports, read once when it loads, except
-// the lazy ones listed in EXPENSIVE_GETTERS: those stay reachable through the default export (the
-// module object itself), and named-importing one fails the build (esbuild: "No matching export"),
-// so nothing silently becomes undefined.
+// The shim re-exports the builtin's plain data properties as named exports. Its lazy getters
+// stay lazy, reachable through the default export (the module object itself): reading them
+// all is what costs, and some are deprecated (fs.F_OK, crypto.fips) and print a warning when
+// read. The few that bundled code imports by name are in NAMED_GETTERS; any other named
+// import of a getter fails the build (esbuild: "No matching export"), so nothing silently
+// becomes undefined and every new one gets looked at.
 import { builtinModules } from 'node:module';
 import type { Plugin } from 'esbuild';
 
 const NAMESPACE = 'sts-builtin';
 
-/** Lazy exports whose first read loads or allocates something the sidecar never uses. */
-const EXPENSIVE_GETTERS: Record<string, readonly string[]> = {
-  http: ['WebSocket', 'CloseEvent', 'MessageEvent'], // undici, about 13 MiB
-  tls: ['rootCertificates'], // every bundled CA as a string
-  process: ['stdin', 'stdout', 'stderr', 'report', 'allowedNodeEnvironmentFlags'], // stdio streams, a flag set
+/**
+ * Lazy exports that bundled code imports by name, read once when the shim loads. Each was
+ * checked: it loads nothing the sidecar does not use anyway and is not deprecated.
+ */
+const NAMED_GETTERS: Record<string, readonly string[]> = {
+  crypto: ['getRandomValues'], // @smithy/core
+  fs: ['promises', 'ReadStream'], // @aws-sdk credential providers, @smithy/core
 };
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
@@ -49,10 +53,12 @@ export const builtinsViaRequire: Plugin = {
 /** The shim for one builtin; its named exports are read off the build machine's Node. */
 export function shimSource(name: string): string {
   const exported = process.getBuiltinModule(`node:${name}`) as Record<string, unknown>;
-  const skipped = new Set(EXPENSIVE_GETTERS[name] ?? []);
-  const plain = Object.getOwnPropertyNames(exported).filter(
-    (key) => key !== 'default' && IDENTIFIER.test(key) && !skipped.has(key),
-  );
+  const getters = new Set(NAMED_GETTERS[name] ?? []);
+  const plain = Object.getOwnPropertyNames(exported).filter((key) => {
+    const descriptor = Object.getOwnPropertyDescriptor(exported, key);
+    if (key === 'default' || !IDENTIFIER.test(key) || descriptor === undefined) return false;
+    return descriptor.get === undefined || getters.has(key);
+  });
   const lines = [
     `const m = process.getBuiltinModule(${JSON.stringify(`node:${name}`)});`,
     'export default m;',
