@@ -10,12 +10,13 @@
 // Every child process and temp dir is removed on exit, on failure and on SIGINT/SIGTERM.
 //
 //   4. Abuse rounds (bench/abuse.ts): heap after a forced full GC vs its baseline, and RSS.
-// Knobs (env): BENCH_ROUNDS (5), BENCH_ROUND_SECONDS (4), BENCH_STARTUP_RUNS (10), BENCH_RSS_RUNS (3),
+// Knobs (env): BENCH_ROUNDS (9), BENCH_ROUND_SECONDS (2), BENCH_STARTUP_RUNS (10), BENCH_RSS_RUNS (3),
 // BENCH_ABUSE_ROUNDS (5).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { get } from 'node:http';
+import { isBuiltin } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -44,14 +45,15 @@ import {
 const ROOT = new URL('..', import.meta.url).pathname;
 const LOAD_SCRIPT = new URL('./bench/load.ts', import.meta.url).pathname;
 const BARE_SCRIPT = new URL('./bench/bare-server.ts', import.meta.url).pathname;
+const RECORD_BUILTINS = new URL('../test/fixtures/record-builtins.mjs', import.meta.url).pathname;
 const RESULTS_FILE = join(ROOT, 'bench-results.json');
 
 const envNumber = (name: string, fallback: number): number => {
   const value = Number(process.env[name]);
   return Number.isFinite(value) && value > 0 ? value : fallback;
 };
-const ROUNDS = envNumber('BENCH_ROUNDS', 5);
-const ROUND_MS = envNumber('BENCH_ROUND_SECONDS', 4) * 1000;
+const ROUNDS = envNumber('BENCH_ROUNDS', 9);
+const ROUND_MS = envNumber('BENCH_ROUND_SECONDS', 2) * 1000;
 const WARMUP_MS = 1000;
 const STARTUP_RUNS = envNumber('BENCH_STARTUP_RUNS', 10);
 const STARTUP_WARMUPS = 2;
@@ -212,8 +214,8 @@ async function startBareServer(
   return { child, port: port!, inspector };
 }
 
-async function startSidecar(): Promise<SidecarProcess> {
-  const sidecar = await SidecarProcess.start();
+async function startSidecar(env: NodeJS.ProcessEnv = {}): Promise<SidecarProcess> {
+  const sidecar = await SidecarProcess.start({ env });
   track(sidecar.child);
   tempDirs.add(sidecar.authDir);
   tempDirs.add(sidecar.volume.dir);
@@ -358,22 +360,59 @@ function stealText(steal: Record<string, number>): string {
 // ---------------------------------------------------------------------------------------------
 // 2. Idle RSS
 
-async function measureRss(): Promise<{ sidecar: MemoryStatus[]; emptyNode: MemoryStatus[] }> {
-  const sidecar: MemoryStatus[] = [];
-  const emptyNode: MemoryStatus[] = [];
+interface RssMeasurement {
+  sidecar: MemoryStatus[];
+  emptyNode: MemoryStatus[];
+  /** A bare node that has require()d the same public builtins as the sidecar, and nothing else. */
+  builtinsFloor: MemoryStatus[];
+  builtins: string[];
+}
+
+/**
+ * The public Node builtins a running sidecar has loaded by its first exchange, recorded at its
+ * exit by test/fixtures/record-builtins.mjs: what no amount of work on our own code can remove.
+ */
+async function sidecarBuiltins(): Promise<string[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'sts-sidecar-builtins-'));
+  tempDirs.add(dir);
+  const out = join(dir, 'builtins.txt');
+  const sidecar = await startSidecar({
+    NODE_OPTIONS: `--import ${RECORD_BUILTINS}`,
+    RECORD_BUILTINS_OUT: out,
+  });
+  await sidecar.stop();
+  await closeSidecar(sidecar);
+  const loaded = (await readFile(out, 'utf8')).split('\n');
+  return loaded
+    .filter((line) => line.startsWith('NativeModule '))
+    .map((line) => line.slice('NativeModule '.length))
+    .filter((name) => !name.startsWith('internal/') && !name.startsWith('_') && isBuiltin(name));
+}
+
+async function measureRss(): Promise<RssMeasurement> {
+  const builtins = await sidecarBuiltins();
+  const result: RssMeasurement = { sidecar: [], emptyNode: [], builtinsFloor: [], builtins };
+  const idleNode = (code: string): ChildProcess =>
+    track(
+      spawn(process.execPath, ['-e', `${code}setTimeout(()=>{},5000)`], {
+        env: { ...EMPTY_NODE_ENV, BUILTINS: JSON.stringify(builtins) },
+        stdio: 'ignore',
+      }),
+    );
   for (let i = 0; i < RSS_RUNS; i++) {
     const s = await startSidecar();
-    // The empty node idles over the same 2 s, so both readings see the same machine state.
-    const empty = track(
-      spawn(process.execPath, ['-e', 'setTimeout(()=>{},5000)'], { env: EMPTY_NODE_ENV, stdio: 'ignore' }),
-    );
+    // The baselines idle over the same 2 s, so all readings see the same machine state.
+    const empty = idleNode('');
+    const floor = idleNode('for (const m of JSON.parse(process.env.BUILTINS)) require(m);');
     await sleep(RSS_DELAY_MS);
-    sidecar.push(memoryStatus(s.child.pid!));
-    emptyNode.push(memoryStatus(empty.pid!));
+    result.sidecar.push(memoryStatus(s.child.pid!));
+    result.emptyNode.push(memoryStatus(empty.pid!));
+    result.builtinsFloor.push(memoryStatus(floor.pid!));
     await killAndWait(empty);
+    await killAndWait(floor);
     await closeSidecar(s);
   }
-  return { sidecar, emptyNode };
+  return result;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -638,6 +677,7 @@ async function main(): Promise<void> {
   const clientSteal = steals.map((s) => s[`cpu${CLIENT_CPU}`] ?? Number.NaN);
   const rssSidecar = median(rss.sidecar.map((m) => m.vmRssMiB));
   const rssEmpty = median(rss.emptyNode.map((m) => m.vmRssMiB));
+  const rssFloor = median(rss.builtinsFloor.map((m) => m.vmRssMiB));
   const startSidecarMs = median(startup.sidecar.map((r) => r.firstCredentialsMs));
   const startEmptyMs = median(startup.emptyNodeMs);
   const listeningMs = median(startup.sidecar.map((r) => r.listeningMs));
@@ -678,6 +718,14 @@ async function main(): Promise<void> {
     `+${fmt(rssSidecar - rssEmpty, 1)}`,
     `≤ ${TARGET_RSS_MIB}`,
     verdict(rssSidecar <= TARGET_RSS_MIB),
+  ]);
+  rows.push([
+    `idle RSS floor MiB: node with the sidecar's ${rss.builtins.length} builtins, no packages`,
+    fmt(rssFloor, 1),
+    `${fmt(rssEmpty, 1)} (empty node)`,
+    `sidecar +${fmt(rssSidecar - rssFloor, 1)} over it`,
+    '',
+    '',
   ]);
   rows.push([
     'start → first credentials ms',
@@ -735,7 +783,7 @@ async function main(): Promise<void> {
         ? `, client core median ${fmt(median(clientSteal), 0)}% (${minMax(clientSteal)}%); other processes on the server core median ${fmt(median(http.rounds.map((r) => r.foreignLoadPercent)), 0)}% (${minMax(http.rounds.map((r) => r.foreignLoadPercent))}%)`
         : '') +
       '. req/s and p99 move with steal; CPU µs/req is the figure to trust.',
-    `RSS: median of ${RSS_RUNS} (sidecar RssAnon ${fmt(median(rss.sidecar.map((m) => m.rssAnonMiB)), 1)} MiB); after the HTTP load: sidecar ${fmt(http.sidecarRss.afterLoad.vmRssMiB, 1)} MiB (HWM ${fmt(http.sidecarRss.afterLoad.vmHwmMiB, 1)}), bare ${fmt(http.bareRssAfterLoad.vmRssMiB, 1)} MiB (HWM ${fmt(http.bareRssAfterLoad.vmHwmMiB, 1)}).`,
+    `RSS: median of ${RSS_RUNS} (sidecar RssAnon ${fmt(median(rss.sidecar.map((m) => m.rssAnonMiB)), 1)} MiB); after the HTTP load: sidecar ${fmt(http.sidecarRss.afterLoad.vmRssMiB, 1)} MiB (HWM ${fmt(http.sidecarRss.afterLoad.vmHwmMiB, 1)}), bare ${fmt(http.bareRssAfterLoad.vmRssMiB, 1)} MiB (HWM ${fmt(http.bareRssAfterLoad.vmHwmMiB, 1)}). The floor process require()s these builtins, as loaded by the sidecar: ${rss.builtins.join(', ')}.`,
     `Start-up: median of ${STARTUP_RUNS} paired runs after ${STARTUP_WARMUPS} warm-ups (sidecar ${minMax(startup.sidecar.map((r) => r.firstCredentialsMs))} ms, node ${minMax(startup.emptyNodeMs)} ms); the \`listening\` line arrives at ${fmt(listeningMs, 0)} ms.`,
     `Abuse round: ${KEEP_ALIVE_NOTE}; sidecar answers per round ${JSON.stringify(statuses)}; slowloris connections cut after ${minMax(cutMs)} ms (headersTimeout 5 s, checked every 1 s). The bare server gets the same rounds without slowloris (its default headersTimeout is 60 s).`,
     `Non-200 answers: ${modes.map((m) => httpSummary[m].sidecar.non200 + httpSummary[m].bare.non200).reduce((a, b) => a + b, 0)}, socket errors: ${modes.map((m) => httpSummary[m].sidecar.errors + httpSummary[m].bare.errors).reduce((a, b) => a + b, 0)}. Bench run time ${fmt(runtimeS, 0)} s.`,

@@ -55,10 +55,20 @@ export async function readAuthTokenFile(file: string): Promise<string> {
   return token;
 }
 
-/** Constant-time check of an Authorization header value against the expected token. */
+// Reused for every comparison: the check runs on every credentials request (npm run bench).
+let scratch = Buffer.alloc(0);
+
+/**
+ * Constant-time check of an Authorization header value, exactly as node:http hands it over,
+ * against the expected token bytes. node:http decodes header bytes as latin1 (one char per
+ * byte, never above U+00FF), so writing the value back as latin1 recovers the bytes the client
+ * sent, UTF-8 tokens included. Do not pass strings from elsewhere: a char above U+00FF would be
+ * cut to its low byte.
+ */
 export function authTokenMatches(header: string | undefined, expected: Buffer): boolean {
-  if (header === undefined) return false;
-  const given = Buffer.from(header, 'utf8');
   // Lengths are not secret (every token we make is 64 hex chars); contents are compared in constant time.
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  if (header === undefined || header.length !== expected.length) return false;
+  if (scratch.length !== expected.length) scratch = Buffer.alloc(expected.length);
+  scratch.write(header, 0, 'latin1');
+  return timingSafeEqual(scratch, expected);
 }
