@@ -10,6 +10,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY scripts/build.ts scripts/build.ts
+COPY scripts/build/ scripts/build/
 COPY src/ src/
 # A self-contained ESM bundle (dist/sts-sidecar.mjs + dist/chunks/, one chunk per subcommand):
 # every runtime dependency is inside it, so the runtime stage needs no node_modules at all.
