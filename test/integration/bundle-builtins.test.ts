@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { builtinsViaRequire, shimSource } from '../../scripts/build/builtins-via-require.ts';
+import { shimSource } from '../../scripts/build/builtins-via-require.ts';
+import { bundleOptions } from '../../scripts/build/bundle-options.ts';
 import { SidecarProcess } from '../helpers/sidecar-process.ts';
 
 const RECORDER = fileURLToPath(new URL('../fixtures/record-builtins.mjs', import.meta.url));
@@ -64,17 +65,23 @@ test('the node:http shim exports its functions but not the getters that load und
   assert.doesNotMatch(source, /\bWebSocket\b|\bMessageEvent\b|\bCloseEvent\b/);
 });
 
-test('named-importing a skipped getter fails the build instead of becoming undefined', async () => {
+/** Builds `source` with exactly the options of `npm run build`, in memory. */
+function buildWithBundleOptions(source: string) {
+  // Everything but the entry point (stdin instead) and code splitting (which needs entry points);
+  // write: false keeps dist/ untouched.
+  const { entryPoints: _entry, splitting: _splitting, ...options } = bundleOptions;
+  return build({ ...options, stdin: { contents: source, loader: 'js' }, write: false, logLevel: 'silent' });
+}
+
+test('the build fails, instead of leaving undefined, on a named import of a getter it leaves out', async () => {
   await assert.rejects(
-    build({
-      stdin: { contents: "import { WebSocket } from 'node:http'; console.log(WebSocket);", loader: 'js' },
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      write: false,
-      logLevel: 'silent',
-      plugins: [builtinsViaRequire],
-    }),
+    buildWithBundleOptions("import { WebSocket } from 'node:http'; console.log(WebSocket);"),
     /No matching export in "sts-builtin:http" for import "WebSocket"/,
   );
+  await assert.rejects(
+    buildWithBundleOptions("import * as fs from 'node:fs'; console.log(fs.F_OK);"),
+    /Import "F_OK" will always be undefined because there is no matching export in "sts-builtin:fs"/,
+  );
+  // Control: the getters bundled code does import by name still build.
+  await buildWithBundleOptions("import { promises } from 'node:fs'; console.log(promises);");
 });

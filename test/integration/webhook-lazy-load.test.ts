@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { bundleOptions } from '../../scripts/build/bundle-options.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RECORDER = fileURLToPath(new URL('../fixtures/webhook/record-modules.mjs', import.meta.url));
@@ -60,13 +61,9 @@ for (const c of cases)
   });
 
 test('in the bundle, client-node and src/kube are reachable from cli.ts only through a dynamic import', async () => {
+  // The options of `npm run build` itself, in memory (write: false).
   const result = await build({
-    entryPoints: [join(ROOT, 'src/cli.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
-    mainFields: ['module', 'main'],
+    ...bundleOptions,
     write: false,
     metafile: true,
     logLevel: 'silent',
