@@ -1,10 +1,14 @@
 // Runs the pinned helm against charts/sts-sidecar and turns renders into objects and golden
-// text. Shared by test/integration/helm-chart*.test.ts.
+// text; the value sets, the object shapes read from renders and the label check. Shared by
+// test/integration/helm-chart*.test.ts.
+import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { WEBHOOK_OPTIONS } from '../../src/config/webhook-options.ts';
 import { parseManifests, type KubeObject } from './k8s-schema.ts';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
@@ -15,6 +19,15 @@ export const RENDER_FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'render');
 export const RELEASE = 'sts';
 export const NAMESPACE = 'sts-system';
 export const KUBE_VERSION = '1.31.0';
+
+/** Every value set kept as a fixture: values-<case>.yaml, plus the chart's defaults. */
+export const VALUE_SETS: { name: string; files: string[] }[] = [
+  { name: 'default', files: [] },
+  ...readdirSync(RENDER_FIXTURES)
+    .filter((f) => /^values-.+\.yaml$/.test(f))
+    .sort()
+    .map((f) => ({ name: f.slice('values-'.length, -'.yaml'.length), files: [f] })),
+];
 
 export interface HelmResult {
   status: number | null;
@@ -170,4 +183,87 @@ export function normalizeGenerated(text: string): string {
       (line, prefix: string, value: string) => (isGeneratedPem(value) ? `${prefix}${GENERATED}` : line),
     )
     .replace(/^(\s+sts-sidecar\.io\/tls-not-after: )"\d+"$/gm, '$1"<render time + validityDays>"');
+}
+
+// The shapes read from renders, narrowed from the rendered YAML.
+export interface EnvVar {
+  name: string;
+  value?: string;
+}
+export interface Container {
+  name: string;
+  image: string;
+  imagePullPolicy?: string;
+  args?: string[];
+  env?: EnvVar[];
+  ports?: { name: string; containerPort: number }[];
+  livenessProbe?: { httpGet: { path: string; port: string | number } };
+  readinessProbe?: { httpGet: { path: string; port: string | number } };
+  securityContext?: Record<string, unknown>;
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+}
+export interface PodSpec {
+  serviceAccountName: string;
+  securityContext?: Record<string, unknown>;
+  affinity?: Record<string, unknown>;
+  containers: Container[];
+  volumes: { name: string; secret?: { secretName: string; items?: { key: string; path: string }[] } }[];
+}
+export interface Deployment extends KubeObject {
+  spec: {
+    replicas: number;
+    selector: { matchLabels: Record<string, string> };
+    template: { metadata: { labels: Record<string, string> }; spec: PodSpec };
+  };
+}
+export interface Webhook {
+  name: string;
+  failurePolicy: string;
+  timeoutSeconds: number;
+  sideEffects: string;
+  admissionReviewVersions: string[];
+  clientConfig: {
+    caBundle?: string;
+    service: { name: string; namespace: string; path: string; port: number };
+  };
+  rules: { operations: string[]; apiGroups: string[]; apiVersions: string[]; resources: string[] }[];
+  objectSelector: { matchLabels?: Record<string, string>; matchExpressions?: unknown[] };
+  namespaceSelector: { matchExpressions: { key: string; operator: string; values: string[] }[] };
+}
+
+export const webhookOf = (objects: KubeObject[]): Webhook => {
+  const config = findOne(objects, 'MutatingWebhookConfiguration') as KubeObject & { webhooks: Webhook[] };
+  assert.equal(config.webhooks.length, 1, 'one webhook entry');
+  return config.webhooks[0]!;
+};
+export const deploymentOf = (objects: KubeObject[]) => findOne(objects, 'Deployment') as Deployment;
+export const containerOf = (objects: KubeObject[]): Container => {
+  const containers = deploymentOf(objects).spec.template.spec.containers;
+  assert.equal(containers.length, 1);
+  return containers[0]!;
+};
+export const envOf = (objects: KubeObject[]) =>
+  new Map((containerOf(objects).env ?? []).map((e) => [e.name, e.value]));
+export const envName = (key: string) => WEBHOOK_OPTIONS.find((o) => o.key === key)!.env;
+export const defaultOf = (key: string) => WEBHOOK_OPTIONS.find((o) => o.key === key)!.defaultValue;
+export const valuesOf = (file: string) =>
+  parseYaml(readFileSync(join(RENDER_FIXTURES, file), 'utf8')) as Record<string, Record<string, unknown>>;
+
+/** Every rendered object carries the recommended labels with the chart's values. */
+export function assertStandardLabels(objects: KubeObject[]): void {
+  const chart = parseYaml(readFileSync(join(CHART_DIR, 'Chart.yaml'), 'utf8')) as {
+    version: string;
+    appVersion: string;
+  };
+  for (const o of objects) {
+    const l = o.metadata.labels ?? {};
+    const id = `${o.kind}/${o.metadata.name}`;
+    assert.equal(l['app.kubernetes.io/name'], 'sts-sidecar', id);
+    assert.equal(l['app.kubernetes.io/instance'], RELEASE, id);
+    assert.equal(l['app.kubernetes.io/version'], chart.appVersion, id);
+    assert.equal(l['app.kubernetes.io/managed-by'], 'Helm', id);
+    assert.equal(l['app.kubernetes.io/part-of'], 'sts-sidecar', id);
+    assert.ok(l['app.kubernetes.io/component'], `${id} has a component`);
+    assert.equal(l['helm.sh/chart'], `sts-sidecar-${chart.version}`, id);
+  }
 }
