@@ -16,8 +16,11 @@
 set -euo pipefail
 
 DIR="${STS_SIDECAR_CEPH_DIR:-${TMPDIR:-/tmp}/sts-sidecar-ceph}"
-MON_PORT="${STS_SIDECAR_CEPH_MON_PORT:-46789}"
-RGW_PORT="${STS_SIDECAR_RGW_PORT:-47480}"
+# Below the kernel's ephemeral range (net.ipv4.ip_local_port_range, 32768-60999 by default):
+# a port inside it can be held by any outbound connection or TIME_WAIT socket (a bench run
+# leaves ~100 000), and radosgw then fails with "Address already in use".
+MON_PORT="${STS_SIDECAR_CEPH_MON_PORT:-16789}"
+RGW_PORT="${STS_SIDECAR_RGW_PORT:-17480}"
 CONF="$DIR/ceph.conf"
 PACKAGES=(ceph-mon ceph-osd radosgw ceph-common)
 SYSTEM_CA="/usr/local/share/ca-certificates/sts-sidecar-test-issuer.crt"
@@ -126,12 +129,22 @@ issuer_cert() {
 }
 
 wait_for() { # <seconds> <what> <command...>
-  local secs="$1" what="$2"
+  local deadline=$((SECONDS + $1)) what="$2"
   shift 2
-  for _ in $(seq $((secs * 5))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  # A deadline, not a count of tries: a try can itself take seconds (curl --max-time).
+  while ((SECONDS < deadline)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
   log "timed out waiting for $what; last log lines:"
   tail -n 30 "$DIR"/log/*.log >&2 || true
   return 1
+}
+
+# Exits 1, naming the port, when something already listens on it.
+require_free_port() {
+  local port="$1" what="$2"
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    log "127.0.0.1:$port ($what) is taken by another process; set $3 to a free port"
+    exit 1
+  fi
 }
 
 start() {
@@ -140,6 +153,10 @@ start() {
     command -v "$b" >/dev/null || { log "$b missing: run $0 install"; exit 1; }
   done
   stop
+  require_free_port "$MON_PORT" monitor STS_SIDECAR_CEPH_MON_PORT
+  require_free_port "$RGW_PORT" radosgw STS_SIDECAR_RGW_PORT
+  # A start that fails half way must not leave a monitor and an OSD running.
+  trap 'rc=$?; stop; exit $rc' EXIT
   rm -rf "$DIR/mon" "$DIR/osd" "$DIR/run" "$DIR/log" "$DIR/state.env"
   mkdir -p "$DIR/mon" "$DIR/osd/ceph-0" "$DIR/run" "$DIR/log"
   local fsid
@@ -160,7 +177,7 @@ start() {
   wait_for 60 "osd.$id up" bash -c "ceph -c '$CONF' osd dump | grep -q '^osd.$id up'"
 
   radosgw -c "$CONF" -n client.rgw.sts
-  wait_for 120 "radosgw on 127.0.0.1:$RGW_PORT" curl -sf "http://127.0.0.1:$RGW_PORT/"
+  wait_for 120 "radosgw on 127.0.0.1:$RGW_PORT" curl -sf --max-time 2 "http://127.0.0.1:$RGW_PORT/"
 
   # The IAM admin: creates the OIDC provider, the role and its policy through RGW's IAM API.
   local admin access secret
@@ -180,12 +197,13 @@ STS_SIDECAR_RGW_LOG=$DIR/log/ceph-client.rgw.sts.log
 STS_SIDECAR_RGW_VERSION=$(radosgw --version | awk '{print $3}')
 EOF
   mv "$DIR/state.env.tmp" "$DIR/state.env"
+  trap - EXIT
   log "cluster up in $((SECONDS - t0)) s; state: $DIR/state.env"
   cat "$DIR/state.env" >&2
 }
 
 status() {
-  [[ -f "$DIR/state.env" ]] && curl -sf "http://127.0.0.1:$RGW_PORT/" >/dev/null
+  [[ -f "$DIR/state.env" ]] && curl -sf --max-time 2 "http://127.0.0.1:$RGW_PORT/" >/dev/null
 }
 
 case "${1:-}" in
