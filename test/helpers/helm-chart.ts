@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { WEBHOOK_OPTIONS } from '../../src/config/webhook-options.ts';
+import { findGoTool } from './go-tools.ts';
 import { parseManifests, type KubeObject } from './k8s-schema.ts';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
@@ -266,4 +267,17 @@ export function assertStandardLabels(objects: KubeObject[]): void {
     assert.ok(l['app.kubernetes.io/component'], `${id} has a component`);
     assert.equal(l['helm.sh/chart'], `sts-sidecar-${chart.version}`, id);
   }
+}
+
+/**
+ * helm for the chart suites: the binary `.ci/go-tool.sh` built, and the reason the suites skip
+ * (`false` to run) when there is none.
+ */
+export function chartSuiteHelm(): { helm: string; found: boolean; skip: string | false } {
+  const tool = findGoTool('helm');
+  return {
+    helm: tool.path ?? 'helm',
+    found: tool.path !== undefined,
+    skip: tool.path === undefined ? tool.skipReason : false,
+  };
 }

@@ -4,13 +4,17 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { LABEL_INJECT } from '../../src/webhook/annotations.ts';
 import { SIDECAR_OPS_PORT_NAME } from '../../src/webhook/injection-plan.ts';
-import { findGoTool } from '../helpers/go-tools.ts';
-import { deploymentOf, findOne, renderChart, renderNotes, valuesOf } from '../helpers/helm-chart.ts';
+import {
+  deploymentOf,
+  findOne,
+  renderChart,
+  renderNotes,
+  valuesOf,
+  chartSuiteHelm,
+} from '../helpers/helm-chart.ts';
 import type { KubeObject } from '../helpers/k8s-schema.ts';
 
-const tool = findGoTool('helm');
-const skip = tool.path === undefined ? tool.skipReason : false;
-const helm = tool.path ?? 'helm';
+const { helm, skip } = chartSuiteHelm();
 
 describe('helm chart', { skip }, () => {
   test('monitoring: PodMonitor scrapes injected sidecars everywhere, ServiceMonitor the webhook', () => {

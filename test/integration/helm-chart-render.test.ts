@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { findGoTool } from '../helpers/go-tools.ts';
 import {
   assertStandardLabels,
   CHART_DIR,
@@ -17,16 +16,15 @@ import {
   runHelm,
   valueArgs,
   VALUE_SETS,
+  chartSuiteHelm,
 } from '../helpers/helm-chart.ts';
 import { validateManifests } from '../helpers/k8s-schema.ts';
 
-const tool = findGoTool('helm');
-const skip = tool.path === undefined ? tool.skipReason : false;
-const helm = tool.path ?? 'helm';
+const { helm, found, skip } = chartSuiteHelm();
 const update = process.env.UPDATE_GOLDEN === '1';
 
 describe('helm chart', { skip }, () => {
-  test(`helm lint --strict: defaults and every value set (${tool.path ? 'helm found' : 'no helm'})`, () => {
+  test(`helm lint --strict: defaults and every value set (${found ? 'helm found' : 'no helm'})`, () => {
     for (const c of VALUE_SETS) {
       const r = runHelm(helm, [
         'lint',

@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { FakeSecretApi } from '../fakes/fake-secret-api.ts';
-import { findGoTool } from '../helpers/go-tools.ts';
 import {
   deploymentOf,
   findOne,
@@ -17,12 +16,11 @@ import {
   renderChart,
   valuesOf,
   webhookOf,
+  chartSuiteHelm,
 } from '../helpers/helm-chart.ts';
 import type { KubeObject } from '../helpers/k8s-schema.ts';
 
-const tool = findGoTool('helm');
-const skip = tool.path === undefined ? tool.skipReason : false;
-const helm = tool.path ?? 'helm';
+const { helm, skip } = chartSuiteHelm();
 
 describe('helm chart', { skip }, () => {
   test('self-signed TLS: the caBundle CA signs the Secret certificate, which matches its key and the Service name', () => {

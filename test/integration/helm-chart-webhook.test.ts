@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { WEBHOOK_OPTIONS } from '../../src/config/webhook-options.ts';
 import { LABEL_INJECT } from '../../src/webhook/annotations.ts';
-import { findGoTool } from '../helpers/go-tools.ts';
 import {
   containerOf,
   defaultOf,
@@ -18,12 +17,11 @@ import {
   VALUE_SETS,
   valuesOf,
   webhookOf,
+  chartSuiteHelm,
 } from '../helpers/helm-chart.ts';
 import type { KubeObject } from '../helpers/k8s-schema.ts';
 
-const tool = findGoTool('helm');
-const skip = tool.path === undefined ? tool.skipReason : false;
-const helm = tool.path ?? 'helm';
+const { helm, skip } = chartSuiteHelm();
 
 describe('helm chart', { skip }, () => {
   test('webhook configuration: Ignore by default, CREATE pods only, opt-in label, system namespaces excluded', () => {
