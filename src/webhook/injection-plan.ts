@@ -29,6 +29,16 @@ export const SIDECAR_CONTAINER_NAME = 'sts-sidecar';
 export const SIDECAR_OPS_PORT_NAME = 'sts-ops';
 export const TOKEN_VOLUME_NAME = 'sts-sidecar-token';
 export const AUTH_VOLUME_NAME = 'sts-sidecar-auth';
+/**
+ * An empty, read-only volume the sidecar mounts where the pod's Kubernetes API token would go.
+ * After any webhook mutation the API server re-runs its ServiceAccount admission plugin, which
+ * mounts the pod's API token (`kube-api-access-*`) into every container that has no mount at
+ * {@link API_TOKEN_MOUNT_DIR}, our sidecar included; the sidecar never calls the API, so this
+ * mount keeps that credential out of it (least privilege). Plugin behaviour: kubernetes v1.37.2
+ * plugin/pkg/admission/serviceaccount/admission.go, `mountServiceAccountToken`.
+ */
+export const NO_API_TOKEN_VOLUME_NAME = 'sts-sidecar-no-api-token';
+export const API_TOKEN_MOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 /** Directory of the auth token, mounted into the sidecar (rw) and the apps (ro). */
 export const AUTH_MOUNT_DIR = DEFAULT_AUTH_TOKEN_FILE.slice(0, DEFAULT_AUTH_TOKEN_FILE.lastIndexOf('/'));
 
@@ -298,7 +308,7 @@ function checkNameClashes(pod: Pod, problem: (key: string, from: string, text: s
         `container "${c.name}" already mounts something at ${AUTH_MOUNT_DIR}, where the auth token goes; move that mount.`,
       );
   for (const v of pod.spec?.volumes ?? [])
-    if (v.name === TOKEN_VOLUME_NAME || v.name === AUTH_VOLUME_NAME)
+    if (v.name === TOKEN_VOLUME_NAME || v.name === AUTH_VOLUME_NAME || v.name === NO_API_TOKEN_VOLUME_NAME)
       problem(
         LABEL_INJECT,
         'pod',

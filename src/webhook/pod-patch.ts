@@ -9,9 +9,11 @@ import {
 import { ANNOTATION_STATUS, STATUS_INJECTED } from './annotations.ts';
 export { AUTH_MOUNT_DIR } from './injection-plan.ts';
 import {
+  API_TOKEN_MOUNT_DIR,
   AUTH_MOUNT_DIR,
   AUTH_VOLUME_NAME,
   type InjectionPlan,
+  NO_API_TOKEN_VOLUME_NAME,
   SIDECAR_CONTAINER_NAME,
   SIDECAR_OPS_PORT_NAME,
   TOKEN_VOLUME_NAME,
@@ -97,6 +99,8 @@ export function sidecarContainer(plan: InjectionPlan, image: SidecarImage): Reco
     volumeMounts: [
       { name: TOKEN_VOLUME_NAME, mountPath: TOKEN_MOUNT_DIR, readOnly: true },
       { name: AUTH_VOLUME_NAME, mountPath: AUTH_MOUNT_DIR },
+      // Holds nothing: it only keeps the pod's Kubernetes API token out (injection-plan.ts).
+      { name: NO_API_TOKEN_VOLUME_NAME, mountPath: API_TOKEN_MOUNT_DIR, readOnly: true },
     ],
     // /readyz passes only with servable credentials. 1 s period so the app is not held back
     // longer than needed; 300 tries = 5 min of STS trouble before the kubelet restarts it.
@@ -190,6 +194,8 @@ export function buildPodPatch(pod: Pod, plan: InjectionPlan, image: SidecarImage
     },
     // Memory: the auth token never touches the node's disk.
     { name: AUTH_VOLUME_NAME, emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+    // Empty and never written (mounted read-only): the smallest size limit the API accepts.
+    { name: NO_API_TOKEN_VOLUME_NAME, emptyDir: { medium: 'Memory', sizeLimit: '1Ki' } },
   ]);
 
   const sidecar = sidecarContainer(plan, image);
