@@ -30,6 +30,8 @@ export const ANNOTATION_DURATION = `${PREFIX}duration-seconds`;
 export const ANNOTATION_STS_ENDPOINT = `${PREFIX}sts-endpoint`;
 /** Store profile: rgw, minio or aws (the sidecar's --flavor). */
 export const ANNOTATION_FLAVOR = `${PREFIX}flavor`;
+/** Refresh at least this often (the sidecar's --max-refresh-interval-seconds). */
+export const ANNOTATION_MAX_REFRESH_INTERVAL = `${PREFIX}max-refresh-interval-seconds`;
 /** Inline session policy (JSON) that narrows the role. */
 export const ANNOTATION_SESSION_POLICY = `${PREFIX}session-policy`;
 /** When set, injected as AWS_ENDPOINT_URL_S3 so SDKs talk to the store, not to AWS. */
@@ -102,6 +104,13 @@ export const ANNOTATIONS: readonly AnnotationSpec[] = [
     defaultText: '`3600` (webhook `--duration-seconds`)',
     example: '1800',
     doc: 'DurationSeconds of the STS session, 900-43200 (rgw, aws) or 900-31536000 (minio).',
+  },
+  {
+    key: ANNOTATION_MAX_REFRESH_INTERVAL,
+    scope: 'pod-or-service-account',
+    defaultText: 'none (refresh at 50 % ± 10 % of the lifetime only)',
+    example: '600',
+    doc: 'Refresh at least this often, 60-43200 seconds, even when the credentials would last longer (bounds a key’s age).',
   },
   {
     key: ANNOTATION_SESSION_POLICY,

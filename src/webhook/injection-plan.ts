@@ -13,6 +13,7 @@ import {
   ANNOTATION_OPS_PORT,
   ANNOTATION_ROLE_ARN,
   ANNOTATION_S3_ENDPOINT,
+  ANNOTATION_MAX_REFRESH_INTERVAL,
   ANNOTATION_SESSION_POLICY,
   ANNOTATION_SKIP_CONTAINERS,
   ANNOTATION_STATUS,
@@ -75,6 +76,8 @@ export interface InjectionPlan {
   readonly tokenExpirationSeconds: number;
   readonly durationSeconds: number;
   readonly sessionPolicy: string | undefined;
+  /** The sidecar's --max-refresh-interval-seconds; undefined: the lifetime rule only. */
+  readonly maxRefreshIntervalSeconds: number | undefined;
   readonly s3Endpoint: string | undefined;
   /** Container and init-container names that get no env and no mount. */
   readonly skipContainers: ReadonlySet<string>;
@@ -105,6 +108,9 @@ const MIN_TOKEN_EXPIRATION = 600;
 const MAX_TOKEN_EXPIRATION = 86_400;
 const MIN_DURATION = 900;
 const MAX_DURATION: Record<Flavor, number> = { rgw: 43_200, aws: 43_200, minio: 31_536_000 };
+/** Annotation range of the refresh bound; the sidecar's own flag takes 1-43200 (sidecar-config.ts). */
+const MIN_MAX_REFRESH_INTERVAL = 60;
+const MAX_MAX_REFRESH_INTERVAL = 43_200;
 const QUANTITY = /^\+?(\d+(\.\d*)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 const SUFFIX: Record<string, number> = {
   '': 1,
@@ -201,6 +207,15 @@ export function buildInjectionPlan(
   if (sessionPolicy !== undefined)
     validateSessionPolicy(sessionPolicy, (t) => problem(ANNOTATION_SESSION_POLICY, policyIn.from, t));
 
+  // At least a minute: a shorter bound would only multiply STS calls (every pod, every bound).
+  const maxRefreshIn = lookup(ANNOTATION_MAX_REFRESH_INTERVAL, undefined);
+  const maxRefreshIntervalSeconds =
+    maxRefreshIn.value === undefined
+      ? undefined
+      : parseWhole(maxRefreshIn.value, MIN_MAX_REFRESH_INTERVAL, MAX_MAX_REFRESH_INTERVAL, (t) =>
+          problem(ANNOTATION_MAX_REFRESH_INTERVAL, maxRefreshIn.from, t),
+        );
+
   const s3In = lookup(ANNOTATION_S3_ENDPOINT, defaults.s3Endpoint);
   const s3Endpoint =
     s3In.value === undefined
@@ -279,6 +294,7 @@ export function buildInjectionPlan(
       tokenExpirationSeconds: tokenExpirationSeconds!,
       durationSeconds: durationSeconds!,
       sessionPolicy,
+      maxRefreshIntervalSeconds,
       s3Endpoint,
       skipContainers,
       listenPort: listenPort!,

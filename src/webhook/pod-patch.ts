@@ -77,6 +77,14 @@ export function sidecarContainer(plan: InjectionPlan, image: SidecarImage): Reco
     ...(plan.sessionPolicy === undefined
       ? []
       : [{ name: sidecarEnvName('sessionPolicy'), value: plan.sessionPolicy }]),
+    ...(plan.maxRefreshIntervalSeconds === undefined
+      ? []
+      : [
+          {
+            name: sidecarEnvName('maxRefreshIntervalSeconds'),
+            value: String(plan.maxRefreshIntervalSeconds),
+          },
+        ]),
     { name: sidecarEnvName('tokenFile'), value: DEFAULT_TOKEN_FILE },
     { name: sidecarEnvName('authTokenFile'), value: DEFAULT_AUTH_TOKEN_FILE },
     { name: sidecarEnvName('listenPort'), value: String(plan.listenPort) },

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { OidcIssuer } from '../fakes/oidc-issuer.ts';
 import { findRgwPeer, postAssumeRoleWithWebIdentity, RgwIam, rgwAdminCliEnv } from '../helpers/ceph-rgw.ts';
+import { missingPeer } from '../helpers/required-peer.ts';
 
 const execFileAsync = promisify(execFile);
 const SCRIPT = fileURLToPath(new URL('../../deploy/examples/rgw/setup-rgw.sh', import.meta.url));
@@ -21,7 +22,7 @@ const EXAMPLE = { namespace: 'demo', serviceAccount: 's3-app', audience: 'sts.ex
 const found = await findRgwPeer();
 const awsCli = await execFileAsync('aws', ['--version']).then(
   () => undefined,
-  () => 'aws CLI not installed: run bash .ci/install-test-clients.sh',
+  () => missingPeer('aws CLI not installed: run bash .ci/install-test-clients.sh'),
 );
 const skip = 'reason' in found ? found.reason : awsCli;
 

@@ -11,6 +11,7 @@ import { StsExchanger } from '../../src/sts/exchanger.ts';
 import { OidcIssuer, type SignTokenOptions } from '../fakes/oidc-issuer.ts';
 import { KubeletTokenVolume } from '../helpers/kubelet-token-volume.ts';
 import { findMinioBinary, type MinioMode, MinioServer } from '../helpers/minio-server.ts';
+import { missingPeer } from '../helpers/required-peer.ts';
 import { assertCredentialSource, assertSignedWith, S3CallTally } from '../helpers/s3-call-tally.ts';
 import { S3_CLIENTS, type S3Target, s3Target } from '../helpers/s3-clients.ts';
 
@@ -30,7 +31,7 @@ const timeout = 240_000;
 
 const minioBinary = findMinioBinary();
 const skip = !minioBinary
-  ? 'MinIO not installed: run bash .ci/peers/minio.sh install (or set STS_SIDECAR_MINIO_BIN)'
+  ? missingPeer('MinIO not installed: run bash .ci/peers/minio.sh install (or set STS_SIDECAR_MINIO_BIN)')
   : undefined;
 /** The clients installed here; the others are reported as skipped, with the reason. */
 const clients = S3_CLIENTS.filter((c) => !c.probe.skip);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { KubeletTokenVolume } from './kubelet-token-volume.ts';
+import { missingPeer } from './required-peer.ts';
 import { SidecarProcess } from './sidecar-process.ts';
 
 const execFileAsync = promisify(execFile);
@@ -37,7 +38,7 @@ export async function findRgwPeer(): Promise<{ peer: RgwPeer } | { reason: strin
   try {
     text = await readFile(stateFile, 'utf8');
   } catch {
-    return { reason: `Ceph RGW not running (no ${stateFile}): run ${CEPH_START_HINT}` };
+    return { reason: missingPeer(`Ceph RGW not running (no ${stateFile}): run ${CEPH_START_HINT}`) };
   }
   const vars = Object.fromEntries(
     text
@@ -50,7 +51,9 @@ export async function findRgwPeer(): Promise<{ peer: RgwPeer } | { reason: strin
     await fetch(endpoint, { signal: AbortSignal.timeout(3000) });
   } catch (error) {
     return {
-      reason: `Ceph RGW not running (${endpoint || stateFile}: ${(error as Error).message}): run ${CEPH_START_HINT}`,
+      reason: missingPeer(
+        `Ceph RGW not running (${endpoint || stateFile}: ${(error as Error).message}): run ${CEPH_START_HINT}`,
+      ),
     };
   }
   return {

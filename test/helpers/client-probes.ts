@@ -1,6 +1,7 @@
 import { type ExecFileSyncOptionsWithStringEncoding, execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { missingPeer } from './required-peer.ts';
 
 // Which real clients are on this machine, and which versions. A missing or too old client is a
 // skip with the reason and the command that installs it, never a failure; CI installs them all
@@ -36,29 +37,36 @@ export function probeBoto3(): ClientProbe {
     ],
     { encoding: 'utf8' },
   );
-  if (probe.error) return { skip: `python3 is not installed (${probe.error.message}); ${INSTALL_HINT}` };
-  if (probe.status !== 0) return { skip: `python3 cannot import boto3; ${INSTALL_HINT}` };
+  if (probe.error)
+    return { skip: missingPeer(`python3 is not installed (${probe.error.message}); ${INSTALL_HINT}`) };
+  if (probe.status !== 0) return { skip: missingPeer(`python3 cannot import boto3; ${INSTALL_HINT}`) };
   const [boto3, botocore, tokenFile] = probe.stdout.trim().split(' ');
   const version = `boto3 ${boto3}, botocore ${botocore}`;
   // The file variable arrived with EKS Pod Identity (AWS: boto3/botocore ≥ 1.34.41).
   if (tokenFile !== 'True')
-    return { skip: `${version} predates AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE; ${INSTALL_HINT}`, version };
+    return {
+      skip: missingPeer(`${version} predates AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE; ${INSTALL_HINT}`),
+      version,
+    };
   return { version };
 }
 
 /** The aws CLI, when it reads AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE; `major` is 1 or 2. */
 export function probeAwsCli(): ClientProbe & { major?: number } {
   const probe = spawnSync('aws', ['--version'], { encoding: 'utf8' });
-  if (probe.error) return { skip: `the aws CLI is not installed (${probe.error.message}); ${INSTALL_HINT}` };
+  if (probe.error)
+    return { skip: missingPeer(`the aws CLI is not installed (${probe.error.message}); ${INSTALL_HINT}`) };
   const version = `${probe.stdout}${probe.stderr}`.trim();
   const semver = /aws-cli\/(\d+\.\d+\.\d+)/.exec(version)?.[1];
-  if (!semver) return { skip: `cannot read the aws CLI version from "${version}"`, version };
+  if (!semver) return { skip: missingPeer(`cannot read the aws CLI version from "${version}"`), version };
   // First releases reading AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, per the AWS EKS user guide
   // ("Use pod identity with the AWS SDK"): AWS CLI 1.30.0 and 2.15.0.
   const minimum = semver.startsWith('1.') ? '1.30.0' : '2.15.0';
   if (!atLeast(semver, minimum))
     return {
-      skip: `aws-cli ${semver} predates AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (needs ≥ ${minimum}); ${INSTALL_HINT}`,
+      skip: missingPeer(
+        `aws-cli ${semver} predates AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (needs ≥ ${minimum}); ${INSTALL_HINT}`,
+      ),
       version,
     };
   return { version, major: Number(semver.split('.')[0]) };
@@ -75,7 +83,9 @@ export function probeJsS3(): ClientProbe {
   try {
     return { version: `@aws-sdk/client-s3 ${npmPackageVersion('@aws-sdk/client-s3')}` };
   } catch (error) {
-    return { skip: `@aws-sdk/client-s3 is not installed (${(error as Error).message}): run npm ci` };
+    return {
+      skip: missingPeer(`@aws-sdk/client-s3 is not installed (${(error as Error).message}): run npm ci`),
+    };
   }
 }
 
@@ -92,7 +102,9 @@ export function probeGoS3(): ClientProbe & { path?: string } {
     return { path, version };
   } catch {
     return {
-      skip: 'the Go S3 client (aws-sdk-go-v2) is not built, or its sources changed: run bash .ci/build-go-client.sh install (.ci/run does)',
+      skip: missingPeer(
+        'the Go S3 client (aws-sdk-go-v2) is not built, or its sources changed: run bash .ci/build-go-client.sh install (.ci/run does)',
+      ),
     };
   }
 }

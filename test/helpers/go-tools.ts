@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { missingPeer } from './required-peer.ts';
 
 /** Tools that `.ci/go-tool.sh` builds with `go install` (pinned versions live in that script). */
 export type GoTool = 'helm' | 'promtool';
@@ -29,7 +30,9 @@ export function findGoTool(tool: GoTool): GoToolLookup {
   } catch {
     return {
       path: undefined,
-      skipReason: `${tool} is not installed: run bash .ci/go-tool.sh install ${tool} (.ci/run does)`,
+      skipReason: missingPeer(
+        `${tool} is not installed: run bash .ci/go-tool.sh install ${tool} (.ci/run does)`,
+      ),
     };
   }
 }

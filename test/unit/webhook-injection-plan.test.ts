@@ -39,6 +39,20 @@ test('pod-only keys are ignored on the ServiceAccount', () => {
   assert.equal(p.listenPort, 8187);
 });
 
+test('max-refresh-interval-seconds: passed to the sidecar as its env; absent, no env', () => {
+  const withBound = plan(pod({ ...ROLE, 'sts-sidecar.io/max-refresh-interval-seconds': '60' }));
+  assert.equal(withBound.maxRefreshIntervalSeconds, 60);
+  const env = (p: InjectionPlan) =>
+    buildPodPatch(pod(ROLE), p, GOLDEN_IMAGE)
+      .ops.flatMap((op) =>
+        op.path === '/spec/initContainers' ? (op.value as { env: { name: string }[] }[]) : [],
+      )
+      .flatMap((c) => c.env)
+      .find((e) => e.name === 'STS_SIDECAR_MAX_REFRESH_INTERVAL_SECONDS');
+  assert.deepEqual(env(withBound), { name: 'STS_SIDECAR_MAX_REFRESH_INTERVAL_SECONDS', value: '60' });
+  assert.equal(env(plan(pod(ROLE))), undefined);
+});
+
 const invalid: {
   name: string;
   annotations: Record<string, string>;
@@ -49,6 +63,11 @@ const invalid: {
     name: 'missing role for rgw',
     annotations: {},
     message: /role-arn \(webhook default\): is required with flavor rgw/,
+  },
+  {
+    name: 'refresh bound below a minute',
+    annotations: { ...ROLE, 'sts-sidecar.io/max-refresh-interval-seconds': '59' },
+    message: /max-refresh-interval-seconds \(pod\): .*60/,
   },
   {
     name: 'bad ARN',
