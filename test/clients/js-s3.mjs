@@ -63,7 +63,9 @@ for (let round = 0; ; round++) {
     if (!(listed.Contents ?? []).some((o) => o.Key === key)) throw new Error(`the listing misses ${key}`);
   });
   if (!stopFile || existsSync(stopFile)) break;
-  await pace(100); // client pacing while the test changes credentials underneath
+  // Client pacing while the test changes credentials underneath; S3_CLIENT_PACE_MS: the
+  // Kubernetes e2e runs clients for minutes and sets seconds.
+  await pace(Number(process.env.S3_CLIENT_PACE_MS ?? 100));
 }
 
 // setCredentialFeature marks the provider that produced them: CREDENTIALS_HTTP = fromHttp.

@@ -43,7 +43,7 @@ export function runHelm(helm: string, args: readonly string[]): HelmResult {
 }
 
 /** No kubeconfig or repository config from the machine can leak into a render. */
-function helmEnv(kubeconfig: string): NodeJS.ProcessEnv {
+export function helmEnv(kubeconfig: string): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH ?? '',
     HOME: tmpdir(),

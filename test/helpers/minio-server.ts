@@ -1,13 +1,16 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
 
 /** Where `.ci/peers/minio.sh install` puts the binary. */
 const CACHE_BIN = join(
@@ -40,6 +43,13 @@ export interface MinioServerOptions {
   mode: MinioMode;
   /** Policy for role-policy mode (built-in `readwrite` by default). */
   rolePolicy?: string;
+  /**
+   * Run inside a network namespace (the Kubernetes e2e cluster's, so its pods reach MinIO) at a
+   * fixed address there, instead of on a free 127.0.0.1 port. The console takes `port + 1`.
+   */
+  network?: { netns: string; host: string; port: number };
+  /** A CA certificate MinIO trusts for the issuer's HTTPS (copied into its certs/CAs). */
+  caFile?: string;
 }
 
 /**
@@ -97,6 +107,7 @@ export class MinioServer {
   readonly #child: ChildProcess;
   readonly #dir: string;
   readonly #exited: Promise<number | null>;
+  readonly #netns: string | undefined;
   #exitCode: number | null | undefined;
 
   private constructor(parts: {
@@ -108,7 +119,9 @@ export class MinioServer {
     rootPassword: string;
     roleArn: string | undefined;
     version: string;
+    netns: string | undefined;
   }) {
+    this.#netns = parts.netns;
     this.#child = parts.child;
     this.#dir = parts.dir;
     this.url = parts.url;
@@ -139,7 +152,15 @@ export class MinioServer {
     const binary = opts.binary ?? findMinioBinary();
     if (!binary) throw new Error('MinIO not installed: run bash .ci/peers/minio.sh install');
     const dir = await mkdtemp(join(tmpdir(), 'sts-sidecar-minio-'));
-    const [port, consolePort] = [await freePort(), await freePort()];
+    const { network } = opts;
+    const host = network?.host ?? '127.0.0.1';
+    const [port, consolePort] = network
+      ? [network.port, network.port + 1]
+      : [await freePort(), await freePort()];
+    if (opts.caFile !== undefined) {
+      await mkdir(join(dir, 'certs', 'CAs'), { recursive: true });
+      await copyFile(opts.caFile, join(dir, 'certs', 'CAs', 'issuer-ca.crt'));
+    }
     const rootUser = 'sts-sidecar-root';
     const rootPassword = randomBytes(18).toString('base64url');
     const env: NodeJS.ProcessEnv = {
@@ -155,25 +176,28 @@ export class MinioServer {
         ? { MINIO_IDENTITY_OPENID_ROLE_POLICY: opts.rolePolicy ?? 'readwrite' }
         : { MINIO_IDENTITY_OPENID_CLAIM_NAME: 'policy' }),
     };
-    const child = spawn(
-      binary,
-      [
-        'server',
-
-        '--address',
-        `127.0.0.1:${port}`,
-        '--console-address',
-        `127.0.0.1:${consolePort}`,
-        '--certs-dir',
-        join(dir, 'certs'),
-        join(dir, 'data'),
-      ],
-      { env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const args = [
+      'server',
+      '--address',
+      `${host}:${port}`,
+      '--console-address',
+      `${host}:${consolePort}`,
+      '--certs-dir',
+      join(dir, 'certs'),
+      join(dir, 'data'),
+    ];
+    // nsenter execs MinIO, so the child's PID is MinIO's own.
+    const child = network
+      ? spawn('nsenter', [`--net=${network.netns}`, '--', binary, ...args], {
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
+      : spawn(binary, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const server = new MinioServer({
       child,
       dir,
-      url: `http://127.0.0.1:${port}`,
+      url: `http://${host}:${port}`,
+      netns: network?.netns,
       mode: opts.mode,
       rootUser,
       rootPassword,
@@ -191,12 +215,43 @@ export class MinioServer {
 
   /** POSTs an STS form to MinIO as-is; resolves with the status and raw body. */
   async postSts(params: Record<string, string>): Promise<{ status: number; body: string }> {
-    const res = await fetch(this.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams(params).toString(),
-    });
-    return { status: res.status, body: await res.text() };
+    return this.#request('/', new URLSearchParams(params).toString());
+  }
+
+  /**
+   * One HTTP request to MinIO: with fetch, or, when MinIO lives in a network namespace the test
+   * process is not in, with curl inside that namespace. A POST when `form` is given.
+   */
+  async #request(path: string, form?: string): Promise<{ status: number; body: string }> {
+    if (this.#netns === undefined) {
+      const res = await fetch(`${this.url}${path}`, {
+        method: form === undefined ? 'GET' : 'POST',
+        ...(form === undefined
+          ? {}
+          : { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form }),
+      });
+      return { status: res.status, body: await res.text() };
+    }
+    const { stdout } = await execFileAsync(
+      'nsenter',
+      [
+        `--net=${this.#netns}`,
+        '--',
+        'curl',
+        '-sS',
+        '--max-time',
+        '5',
+        '-w',
+        '\n%{http_code}',
+        ...(form === undefined
+          ? []
+          : ['-H', 'content-type: application/x-www-form-urlencoded', '--data', form]),
+        `${this.url}${path}`,
+      ],
+      { encoding: 'utf8', maxBuffer: 1024 * 1024, timeout: 10_000 },
+    );
+    const cut = stdout.lastIndexOf('\n');
+    return { status: Number(stdout.slice(cut + 1)), body: stdout.slice(0, cut) };
   }
 
   /** SIGTERM, then SIGKILL after 5 s; removes the data dir. */
@@ -218,7 +273,7 @@ export class MinioServer {
     for (;;) {
       if (this.#exitCode !== undefined) throw fail('exited during start-up');
       if (Date.now() > deadline) throw fail(`was not live within ${START_DEADLINE_MS} ms`);
-      const live = await fetch(`${this.url}/minio/health/live`).then(
+      const live = await this.#request('/minio/health/live').then(
         (r) => r.status === 200,
         () => false,
       );

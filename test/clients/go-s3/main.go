@@ -22,6 +22,7 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -151,7 +152,7 @@ func main() {
 		if _, err := os.Stat(stopFile); err == nil {
 			break
 		}
-		time.Sleep(100 * time.Millisecond) // client pacing while the test changes credentials underneath
+		time.Sleep(pace()) // client pacing while the test changes credentials underneath
 	}
 
 	source := ""
@@ -161,6 +162,15 @@ func main() {
 		source = "error: " + err.Error()
 	}
 	_ = out.Encode(identity{Client: "aws-sdk-go-v2", Version: moduleVersions(), CredentialSource: source})
+}
+
+// pace is the pause between rounds: S3_CLIENT_PACE_MS (the Kubernetes e2e runs clients for
+// minutes and sets seconds), else 100 ms.
+func pace() time.Duration {
+	if ms, err := strconv.Atoi(os.Getenv("S3_CLIENT_PACE_MS")); err == nil && ms >= 0 {
+		return time.Duration(ms) * time.Millisecond
+	}
+	return 100 * time.Millisecond
 }
 
 // moduleVersions lists the SDK modules this binary was built with, from its own build info.

@@ -1,0 +1,176 @@
+import { execFile, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
+import { missingPeer } from './required-peer.ts';
+
+const execFileAsync = promisify(execFile);
+
+/** Where `.ci/peers/kube.sh start` describes the running cluster (its KUBE_CLUSTER_FILE). */
+const CLUSTER_FILE = `${process.env.STS_SIDECAR_KUBE_STATE_DIR ?? '/var/lib/sts-sidecar-kube'}/cluster.json`;
+const START_HINT =
+  'run bash .ci/peers/kube.sh install, bash .ci/build-images.sh all, then bash .ci/peers/kube.sh start (.ci/run does)';
+/** Cap on any one kubectl call; the watches below set their own. */
+const KUBECTL_TIMEOUT_MS = 60_000;
+/** kubectl output can be a whole pod list or a log; far below this. */
+const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+
+/** The real single-node cluster `.ci/peers/kube.sh start` runs (fields of its cluster.json). */
+export interface KubeCluster {
+  readonly kubeconfig: string;
+  readonly kubectl: string;
+  /** Path of the network namespace the node and its pods live in. */
+  readonly netns: string;
+  readonly nodeName: string;
+  /** The node address inside the namespace: the API server, and stores the tests start there. */
+  readonly nodeIp: string;
+  /** The API server's service-account issuer (its own OIDC discovery). */
+  readonly issuer: string;
+  /** The cluster CA, which signed the API server's certificate. */
+  readonly caFile: string;
+  readonly versions: string;
+}
+
+/** The running cluster, or why the tests that need it cannot run (a failure under CI=true). */
+export async function findKubeCluster(): Promise<{ cluster: KubeCluster } | { reason: string }> {
+  let cluster: KubeCluster;
+  try {
+    cluster = JSON.parse(await readFile(CLUSTER_FILE, 'utf8')) as KubeCluster;
+  } catch {
+    return { reason: missingPeer(`no Kubernetes cluster is running (no ${CLUSTER_FILE}): ${START_HINT}`) };
+  }
+  try {
+    await kubectl(cluster, ['get', '--raw', '/readyz']);
+  } catch (error) {
+    return {
+      reason: missingPeer(
+        `the Kubernetes API server does not answer (${(error as Error).message}): ${START_HINT}`,
+      ),
+    };
+  }
+  return { cluster };
+}
+
+/** Runs kubectl against the cluster; resolves with stdout, rejects with stderr in the message. */
+export async function kubectl(
+  cluster: KubeCluster,
+  args: string[],
+  opts: { input?: string; timeoutMs?: number } = {},
+): Promise<string> {
+  const child = execFileAsync(cluster.kubectl, ['--kubeconfig', cluster.kubeconfig, ...args], {
+    timeout: opts.timeoutMs ?? KUBECTL_TIMEOUT_MS,
+    maxBuffer: MAX_OUTPUT_BYTES,
+    encoding: 'utf8',
+  });
+  if (opts.input !== undefined) child.child.stdin?.end(opts.input);
+  try {
+    return (await child).stdout;
+  } catch (error) {
+    const e = error as Error & { stderr?: string };
+    throw new Error(`kubectl ${args.join(' ')}: ${e.stderr?.trim() || e.message}`, { cause: error });
+  }
+}
+
+/** `kubectl apply -f -` of objects given as JSON. */
+export async function apply(cluster: KubeCluster, ...objects: object[]): Promise<void> {
+  await kubectl(cluster, ['apply', '-f', '-'], {
+    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
+  });
+}
+
+/** `kubectl get -o json`, parsed. */
+export async function getJson<T = Record<string, unknown>>(cluster: KubeCluster, args: string[]): Promise<T> {
+  return JSON.parse(await kubectl(cluster, ['get', ...args, '-o', 'json'])) as T;
+}
+
+/** The most lines {@link streamUntil} keeps (a container log over ten minutes is far less). */
+const MAX_STREAM_LINES = 100_000;
+
+/**
+ * Runs a streaming kubectl command (`logs -f`, `get --watch`) and resolves with every line up to
+ * and including the first one `match` accepts: the API server pushes each change, so there is
+ * no polling; `onLine` sees each line as it comes. Rejects after `timeoutMs`, or when the stream ends first, naming what it waited for
+ * and the last lines it saw.
+ */
+export async function streamUntil(
+  cluster: KubeCluster,
+  args: string[],
+  what: string,
+  match: (line: string) => boolean,
+  timeoutMs: number,
+  onLine?: (line: string) => void,
+): Promise<string[]> {
+  const child = spawn(cluster.kubectl, ['--kubeconfig', cluster.kubeconfig, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const seen: string[] = [];
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString('utf8')).slice(-4096);
+  });
+  const lines = createInterface({ input: child.stdout });
+  const tail = () => `last lines:\n${seen.slice(-20).join('\n')}\n${stderr}`;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await new Promise<string[]>((resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`kubectl ${args.join(' ')}: not within ${timeoutMs} ms: ${what}; ${tail()}`)),
+        timeoutMs,
+      );
+      lines.on('line', (line) => {
+        if (seen.length < MAX_STREAM_LINES) seen.push(line);
+        onLine?.(line);
+        if (match(line)) resolve(seen);
+      });
+      child.on('exit', (code) =>
+        reject(new Error(`kubectl ${args.join(' ')} ended (exit ${code}) before: ${what}; ${tail()}`)),
+      );
+    });
+  } finally {
+    clearTimeout(timer);
+    lines.close();
+    child.kill();
+  }
+}
+
+/** The first log line of one container that `match` accepts (`kubectl logs -f`). */
+export async function waitForLogLine(
+  cluster: KubeCluster,
+  target: { namespace: string; pod: string; container: string },
+  what: string,
+  match: (line: string) => boolean,
+  timeoutMs: number,
+): Promise<string> {
+  const args = ['logs', '-f', '-n', target.namespace, target.pod, '-c', target.container];
+  const lines = await streamUntil(
+    cluster,
+    args,
+    `${target.pod}/${target.container}: ${what}`,
+    match,
+    timeoutMs,
+  );
+  return lines.at(-1)!;
+}
+
+/** NDJSON log lines of one container, parsed (lines that are not JSON are left out). */
+export async function jsonLogs(
+  cluster: KubeCluster,
+  target: { namespace: string; pod: string; container: string },
+): Promise<Record<string, unknown>[]> {
+  const text = await kubectl(cluster, ['logs', '-n', target.namespace, target.pod, '-c', target.container]);
+  return text.split('\n').flatMap((line) => {
+    try {
+      return [JSON.parse(line) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** What a pod looks like when a wait fails: phase, container states and the namespace's events. */
+export async function describePod(cluster: KubeCluster, namespace: string, pod: string): Promise<string> {
+  const out = await kubectl(cluster, ['describe', 'pod', '-n', namespace, pod]).catch(
+    (e: Error) => e.message,
+  );
+  return out.slice(-6000);
+}
