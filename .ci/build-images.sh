@@ -111,7 +111,7 @@ cleanup() {
 }
 
 image_exists() { bh inspect --type image "$1" >/dev/null 2>&1; }
-image_id() { bh inspect --type image --format '{{.FromImageID}}' "$1"; }
+image_id() { printf '%s\n' "$(bh inspect --type image --format '{{.FromImageID}}' "$1")"; }
 
 # The apt mirror this machine uses (deb822 sources first, then the one-line format), so
 # debootstrap reaches Debian the same way apt-get does.
