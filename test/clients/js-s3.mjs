@@ -70,13 +70,17 @@ for (let round = 0; ; round++) {
 
 // setCredentialFeature marks the provider that produced them: CREDENTIALS_HTTP = fromHttp.
 const credentials = await s3.config.credentials();
-const pkg = JSON.parse(
-  readFileSync(new URL('../package.json', import.meta.resolve('@aws-sdk/client-s3')), 'utf8'),
-);
+// In the e2e app image this file is one bundle without node_modules (.ci/build-images.sh), and the
+// bundler defines STS_SIDECAR_CLIENT_S3_VERSION; run from the checkout, the package says it.
+const sdkVersion =
+  typeof STS_SIDECAR_CLIENT_S3_VERSION === 'string'
+    ? STS_SIDECAR_CLIENT_S3_VERSION
+    : JSON.parse(readFileSync(new URL('../package.json', import.meta.resolve('@aws-sdk/client-s3')), 'utf8'))
+        .version;
 console.log(
   JSON.stringify({
     client: 'aws-sdk-js-v3',
-    version: `@aws-sdk/client-s3 ${pkg.version}, Node ${process.versions.node}`,
+    version: `@aws-sdk/client-s3 ${sdkVersion}, Node ${process.versions.node}`,
     credentialSource: Object.keys(credentials.$source ?? {}).join(',') || null,
   }),
 );

@@ -1,0 +1,3 @@
+module sts-sidecar/test/images/pause
+
+go 1.24
