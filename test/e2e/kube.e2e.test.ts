@@ -41,6 +41,11 @@ const AUDIENCE = 'sts-e2e';
 /** MinIO inside the cluster's namespace, at the node address; pods reach it there. */
 const MINIO_PORT = 19_000;
 const SIDECAR = 'sts-sidecar';
+/**
+ * The namespace label this suite's release injects (webhook.namespaceMatchLabels): another e2e
+ * suite's release on the same cluster never sees this suite's pods, nor this one its.
+ */
+const SUITE_LABEL = { 'sts-e2e-suite': 'kube' };
 /** Kubernetes' minimum (TokenRequest): the kubelet rotates it at 80 %, ~8 min in. */
 const TOKEN_EXPIRATION_SECONDS = 600;
 /** MinIO's minimum DurationSeconds. */
@@ -412,6 +417,7 @@ describe(
         },
       ).catch((e: unknown) => explain(name, e));
       // The kubelet reports each container's end before it removes the pod; the watch sees it.
+      // Fields are split by "|": kubectl's watch printer aligns tabs into spaces.
       let watching!: () => void;
       const firstEvent = new Promise<void>((resolve) => (watching = resolve));
       const watch = streamUntil(
@@ -425,7 +431,7 @@ describe(
           '--watch',
           '--output-watch-events',
           '-o',
-          'jsonpath={.type}{"\\t"}{.object.status.initContainerStatuses[0].name}{"\\t"}{.object.status.initContainerStatuses[0].state.terminated.exitCode}{"\\t"}{.object.status.initContainerStatuses[0].state.terminated.reason}{"\\n"}',
+          'jsonpath={.type}{"|"}{.object.status.initContainerStatuses[0].name}{"|"}{.object.status.initContainerStatuses[0].state.terminated.exitCode}{"|"}{.object.status.initContainerStatuses[0].state.terminated.reason}{"\\n"}',
         ],
         'the pod deleted',
         (line) => line.startsWith('DELETED'),
@@ -441,7 +447,7 @@ describe(
       t.diagnostic(`pod deleted ${Date.now() - deletedAt} ms after the request (grace period 30 s)`);
       const events = (await watch).filter((l) => l !== '');
       const ends = events
-        .map((l) => l.split('\t'))
+        .map((l) => l.split('|'))
         .filter(([, container, code]) => container === SIDECAR && code !== '');
       assert.ok(ends.length > 0, `no terminated state of the sidecar was reported:\n${events.join('\n')}`);
       assert.equal(ends[0]![2], '0', `the sidecar ended with ${ends[0]![2]} (${ends[0]![3]}), not 0`);
