@@ -124,6 +124,7 @@ describe(
       `sts.s3Endpoint=${endpoint}`,
       `sts.durationSeconds=${DURATION_SECONDS}`,
       `sts.tokenExpirationSeconds=${TOKEN_EXPIRATION_SECONDS}`,
+      ...Object.entries(SUITE_LABEL).map(([k, v]) => `webhook.namespaceMatchLabels.${k}=${v}`),
     ].flatMap((s) => ['--set', s]);
     const pod = (name: string) => getJson<PodJson>(cluster, ['pod', '-n', APP_NS, name]);
     const explain = async (name: string, error: unknown): Promise<never> => {
@@ -172,6 +173,7 @@ describe(
           metadata: {
             name: APP_NS,
             labels: {
+              ...SUITE_LABEL,
               'pod-security.kubernetes.io/enforce': 'restricted',
               'pod-security.kubernetes.io/enforce-version': 'latest',
             },
