@@ -15,16 +15,19 @@ readonly KUBE_BIN_DIR="$BIN_DIR/kube-$KUBE_VERSION"
 readonly KUBE_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 readonly KUBE_VERSION_FILE="$KUBE_BIN_DIR/versions"
 
+# One name for everything a cluster makes on the machine (state dir, network namespace, cgroup),
+# so two clusters can run side by side when each gets its own name, state dir and host port.
+readonly KUBE_INSTANCE="${STS_SIDECAR_KUBE_INSTANCE:-sts-sidecar-kube}"
 # Run-time state of a started cluster: certificates, kubeconfigs, etcd data, containerd's images,
-# logs, pids. Outside the repo, so a clean clone never sees it; one cluster per machine.
-readonly KUBE_STATE_DIR="${STS_SIDECAR_KUBE_STATE_DIR:-/var/lib/sts-sidecar-kube}"
+# logs, pids. Outside the repo, so a clean clone never sees it.
+readonly KUBE_STATE_DIR="${STS_SIDECAR_KUBE_STATE_DIR:-/var/lib/$KUBE_INSTANCE}"
 # What the tests read (test/helpers/kube-cluster.ts): kubeconfig path, addresses, versions.
 readonly KUBE_CLUSTER_FILE="$KUBE_STATE_DIR/cluster.json"
 
 # Addresses. Everything lives in one network namespace with no route out, and every address is
 # from 198.18.0.0/15 (RFC 2544's benchmarking range), never a private range: the node address on
 # a port-less bridge, the pod network on the CNI bridge, Service ClusterIPs.
-readonly NETNS_NAME=sts-sidecar-kube
+readonly NETNS_NAME=$KUBE_INSTANCE
 readonly NETNS_PATH=/run/netns/$NETNS_NAME
 readonly NODE_NAME=sts-node
 readonly NODE_IP=198.18.0.1

@@ -75,7 +75,7 @@ create_cgroup_root() {
   local base
   base=$(sed -n 's/^[0-9]*:memory://p' /proc/self/cgroup)
   [[ $base == / ]] && base=""
-  CGROUP_ROOT="$base/sts-sidecar-kube"
+  CGROUP_ROOT="$base/$KUBE_INSTANCE"
   printf '%s\n' "$CGROUP_ROOT" >"$STATE/cgroup-root"
   local hierarchy
   for hierarchy in /sys/fs/cgroup/*/; do
@@ -265,6 +265,8 @@ authentication:
 authorization: {mode: Webhook}
 clusterDomain: cluster.local
 resolvConf: "$STATE/resolv.conf"
+# Container logs stay in the state dir (default /var/log/pods), so stop leaves none behind.
+podLogsDir: "$STATE/pod-logs"
 failSwapOn: false
 # The images are imported, not pulled: never collect them, never evict for a full-ish disk.
 imageGCHighThresholdPercent: 100
@@ -345,7 +347,7 @@ kube_leftovers() {
   pgrep -a -f "$KUBE_BIN_DIR/|$STATE/|containerd-shim.*$STATE" | grep -v -e pgrep -e kube_leftovers || true
   findmnt -rn -o TARGET | grep -F -e "$STATE" -e "$NETNS_PATH" || true
   [[ -e $NETNS_PATH ]] && echo "$NETNS_PATH"
-  find /sys/fs/cgroup -maxdepth 4 -type d -name sts-sidecar-kube 2>/dev/null || true
+  find /sys/fs/cgroup -maxdepth 4 -type d -name "$KUBE_INSTANCE" 2>/dev/null || true
   [[ -e $STATE ]] && echo "$STATE"
   return 0
 }
