@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by .ci/peers/kube.sh: builds etcd and the Kubernetes binaries from their Go modules and
 # installs the node's runtime from Debian's packages.
 #
@@ -58,7 +59,7 @@ install_node_runtime() {
 build_etcd() (
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
-  cd "$work"
+  cd "$work" || exit 1
   go mod init etcd-build >/dev/null 2>&1
   printf '//go:build tools\n\npackage tools\n\nimport _ "go.etcd.io/etcd/server/v3"\n' >tools.go
   go mod edit -require="go.etcd.io/etcd/server/v3@$ETCD_VERSION"
@@ -81,7 +82,7 @@ build_kubernetes() (
   local gomod
   gomod=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')
   [[ -f $gomod ]] || kube_die "cannot download k8s.io/kubernetes@$KUBE_VERSION from the module proxy"
-  cd "$work"
+  cd "$work" || exit 1
   go mod init kube-build >/dev/null 2>&1
   # The same GODEBUG defaults as an upstream build.
   grep -E '^godebug ' "$gomod" >>go.mod || true

@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # the constants here are read by build.sh and node.sh
 # Sourced by .ci/peers/kube.sh: pinned versions, paths and helpers shared by build.sh and node.sh.
 
 # shellcheck source=../../lib/go-build-env.sh

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by .ci/peers/kube.sh: start and stop the single-node cluster.
 #
 # Every process runs inside the network namespace $NETNS_NAME (nsenter --net), in its own

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by node.sh: the cluster's certificates and kubeconfigs, made with openssl.
 #
 # One CA signs everything (a throwaway cluster needs no separate front-proxy or etcd CA): the API
