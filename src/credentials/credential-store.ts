@@ -8,6 +8,14 @@ import type { Credentials } from './credentials.ts';
  */
 export const MIN_REMAINING_MS = 60_000;
 
+/**
+ * A measured store clock lead below this is noise: the HTTP Date header has 1 s resolution and
+ * the reply spends a round trip in flight (RFC 9110 section 6.6.1).
+ */
+export const CLOCK_SKEW_NOISE_MS = 2_000;
+/** Added to a lead above the noise: the Date header is truncated to the second, so the true lead may be up to 1 s more. */
+const DATE_RESOLUTION_MS = 1_000;
+
 export interface CredentialStoreOptions {
   /** Clock in ms since the epoch. */
   now: () => number;
@@ -24,6 +32,8 @@ export class CredentialStore extends EventEmitter<{ change: [Credentials | undef
   readonly minRemainingMs: number;
   readonly #now: () => number;
   #current: Credentials | undefined;
+  /** How far the store's clock runs ahead of ours, as applied to expiry checks (>= 0). */
+  #storeAheadMs = 0;
 
   constructor(options: CredentialStoreOptions) {
     super();
@@ -31,7 +41,14 @@ export class CredentialStore extends EventEmitter<{ change: [Credentials | undef
     this.minRemainingMs = options.minRemainingMs ?? MIN_REMAINING_MS;
   }
 
-  set(credentials: Credentials): void {
+  /**
+   * Replaces the credentials. `storeClockAheadMs` is the store's clock minus ours, measured
+   * from the STS reply's Date header: when the store runs ahead, its view of the expiry comes
+   * sooner than ours, and "never serve with < 60 s left" must hold by its clock, not ours
+   * (issue #13, item 6). A store running behind never extends anything.
+   */
+  set(credentials: Credentials, storeClockAheadMs = 0): void {
+    this.#storeAheadMs = storeClockAheadMs > CLOCK_SKEW_NOISE_MS ? storeClockAheadMs + DATE_RESOLUTION_MS : 0;
     this.#current = credentials;
     this.emit('change', credentials);
   }
@@ -45,12 +62,23 @@ export class CredentialStore extends EventEmitter<{ change: [Credentials | undef
   servable(): Credentials | undefined {
     const c = this.#current;
     if (c === undefined) return undefined;
-    return c.expiration.getTime() - this.#now() >= this.minRemainingMs ? c : undefined;
+    return c.expiration.getTime() - this.#storeAheadMs - this.#now() >= this.minRemainingMs ? c : undefined;
+  }
+
+  /** The store clock lead applied to the expiry checks (ms, >= 0). */
+  get storeClockAheadMs(): number {
+    return this.#storeAheadMs;
+  }
+
+  /** Expiry of what is held, moved earlier by the store's clock lead: what our clock must compare against. */
+  effectiveExpiry(): number | undefined {
+    return this.#current === undefined ? undefined : this.#current.expiration.getTime() - this.#storeAheadMs;
   }
 
   /** Last instant (ms) at which the held credentials are servable; undefined when none are held. */
   servableUntil(): number | undefined {
-    return this.#current === undefined ? undefined : this.#current.expiration.getTime() - this.minRemainingMs;
+    const expiry = this.effectiveExpiry();
+    return expiry === undefined ? undefined : expiry - this.minRemainingMs;
   }
 
   /** Expiry of what is held, servable or not (for metrics). */
