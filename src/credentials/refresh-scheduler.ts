@@ -84,6 +84,7 @@ export class RefreshScheduler<T extends AttemptSuccess> extends EventEmitter<{
   #timer: TimerHandle | undefined;
   #nextAttemptAt: number | undefined;
   #consecutiveFailures = 0;
+  #succeededOnce = false;
   /** The last attempt failed for a reason retrying cannot fix. */
   #blocked = false;
   /** The token file changed while an attempt was in flight. */
@@ -165,6 +166,10 @@ export class RefreshScheduler<T extends AttemptSuccess> extends EventEmitter<{
       this.#abort = undefined;
     }
     store.set(result.credentials, result.storeClockAheadMs);
+    // A first success, or the first after failures: likely shared with many pods (a rollout, the
+    // end of an STS outage), so draw the next refresh from the wider window.
+    const spread = this.#consecutiveFailures > 0 || !this.#succeededOnce;
+    this.#succeededOnce = true;
     this.#consecutiveFailures = 0;
     this.#blocked = false;
     const finishedAt = clock.now();
@@ -172,7 +177,7 @@ export class RefreshScheduler<T extends AttemptSuccess> extends EventEmitter<{
     // Plan on the expiry as the store's clock sees it, and never beyond what we asked for.
     let expiresAt = store.effectiveExpiry() ?? result.credentials.expiration.getTime();
     if (maxLifetimeMs !== undefined) expiresAt = Math.min(expiresAt, finishedAt + maxLifetimeMs);
-    const byLifetime = refreshAt(finishedAt, expiresAt, random);
+    const byLifetime = refreshAt(finishedAt, expiresAt, random, spread);
     const nextAttemptAt =
       maxRefreshIntervalMs === undefined
         ? byLifetime

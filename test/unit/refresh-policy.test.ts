@@ -119,3 +119,15 @@ test('permanent retry waits about 5 min, +-10 %', () => {
     PERMANENT_RETRY_MS * 1.1,
   );
 });
+
+// Issue #13 (fleet simulation): after a rollout or an STS outage, the pods that succeeded in the
+// same minute spread their next refresh over 10-60 % of the lifetime, not 40-60 %.
+test('a spread refresh draws from 10 % of the lifetime to the usual latest', () => {
+  const expiresAt = T0 + 60 * MIN;
+  assert.equal(refreshAt(T0, expiresAt, () => 0, true) - T0, 6 * MIN);
+  assert.equal(refreshAt(T0, expiresAt, () => 1, true) - T0, 36 * MIN);
+  assert.equal(refreshAt(T0, expiresAt, () => 0, false) - T0, 24 * MIN);
+  // Short lifetimes keep their floor and cut-off bounds.
+  assert.equal(refreshAt(T0, T0 + 120_000, () => 0, true) - T0, 12_000);
+  assert.equal(refreshAt(T0, T0 + 10_000, () => 0, true) - T0, 5_000);
+});
