@@ -46,7 +46,7 @@ export class SidecarMetrics {
 
   readonly storeClockAhead = new Gauge({
     name: 'sts_sidecar_store_clock_ahead_seconds',
-    help: "The STS store's clock minus this node's, from the Date header of the last successful exchange (negative: behind).",
+    help: "Upper bound of the STS store's clock minus this node's, from the Date header of the last successful exchange (about +1 s when in sync; negative: behind).",
     registers: [this.registry],
   });
 

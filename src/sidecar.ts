@@ -58,7 +58,7 @@ export class Sidecar {
     this.#clock = clock;
     this.#log = options.logger.child({ component: 'engine' });
     this.metrics = options.metrics ?? new SidecarMetrics();
-    this.store = new CredentialStore({ now: () => clock.now() });
+    this.store = new CredentialStore({ now: () => clock.now(), monotonicNow: () => clock.monotonicNow() });
     const source = new TokenSource({ tokenFile: config.tokenFile, now: () => clock.now() });
     this.#exchanger = new StsExchanger({
       endpoint: config.stsEndpoint,

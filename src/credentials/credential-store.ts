@@ -9,16 +9,20 @@ import type { Credentials } from './credentials.ts';
 export const MIN_REMAINING_MS = 60_000;
 
 /**
- * A measured store clock lead below this is noise: the HTTP Date header has 1 s resolution and
- * the reply spends a round trip in flight (RFC 9110 section 6.6.1).
+ * A store clock lead (an upper bound from the HTTP Date header, response-guard.ts) at or below
+ * this is noise: with clocks in sync the bound alone is 1 s plus a round trip.
  */
 export const CLOCK_SKEW_NOISE_MS = 2_000;
-/** Added to a lead above the noise: the Date header is truncated to the second, so the true lead may be up to 1 s more. */
-const DATE_RESOLUTION_MS = 1_000;
 
 export interface CredentialStoreOptions {
   /** Clock in ms since the epoch. */
   now: () => number;
+  /**
+   * Monotonic ms (Clock.monotonicNow). When given, expiry is checked against the later of the
+   * wall clock and the wall time at `set()` advanced by monotonic time, so a wall clock stepped
+   * back cannot make expired credentials look valid, even before the scheduler notices the jump.
+   */
+  monotonicNow?: () => number;
   /** Never serve credentials with less than this left; default {@link MIN_REMAINING_MS}. */
   minRemainingMs?: number;
 }
@@ -31,6 +35,10 @@ export interface CredentialStoreOptions {
 export class CredentialStore extends EventEmitter<{ change: [Credentials | undefined] }> {
   readonly minRemainingMs: number;
   readonly #now: () => number;
+  readonly #monotonicNow: (() => number) | undefined;
+  /** Wall and monotonic time at the last set(). */
+  #setAtWall = 0;
+  #setAtMonotonic = 0;
   #current: Credentials | undefined;
   /** How far the store's clock runs ahead of ours, as applied to expiry checks (>= 0). */
   #storeAheadMs = 0;
@@ -38,6 +46,7 @@ export class CredentialStore extends EventEmitter<{ change: [Credentials | undef
   constructor(options: CredentialStoreOptions) {
     super();
     this.#now = options.now;
+    this.#monotonicNow = options.monotonicNow;
     this.minRemainingMs = options.minRemainingMs ?? MIN_REMAINING_MS;
   }
 
@@ -48,7 +57,9 @@ export class CredentialStore extends EventEmitter<{ change: [Credentials | undef
    * (issue #13, item 6). A store running behind never extends anything.
    */
   set(credentials: Credentials, storeClockAheadMs = 0): void {
-    this.#storeAheadMs = storeClockAheadMs > CLOCK_SKEW_NOISE_MS ? storeClockAheadMs + DATE_RESOLUTION_MS : 0;
+    this.#storeAheadMs = storeClockAheadMs > CLOCK_SKEW_NOISE_MS ? storeClockAheadMs : 0;
+    this.#setAtWall = this.#now();
+    this.#setAtMonotonic = this.#monotonicNow?.() ?? 0;
     this.#current = credentials;
     this.emit('change', credentials);
   }
@@ -62,7 +73,16 @@ export class CredentialStore extends EventEmitter<{ change: [Credentials | undef
   servable(): Credentials | undefined {
     const c = this.#current;
     if (c === undefined) return undefined;
-    return c.expiration.getTime() - this.#storeAheadMs - this.#now() >= this.minRemainingMs ? c : undefined;
+    return c.expiration.getTime() - this.#storeAheadMs - this.#checkNow() >= this.minRemainingMs
+      ? c
+      : undefined;
+  }
+
+  /** The later of the wall clock and the wall time at set() moved on by the monotonic clock. */
+  #checkNow(): number {
+    const wall = this.#now();
+    if (this.#monotonicNow === undefined) return wall;
+    return Math.max(wall, this.#setAtWall + (this.#monotonicNow() - this.#setAtMonotonic));
   }
 
   /** The store clock lead applied to the expiry checks (ms, >= 0). */

@@ -10,6 +10,9 @@ import { StsErrorResponse } from './sts-error-body.ts';
  */
 export const MAX_SUCCESS_BODY_BYTES = 64 * 1024;
 
+/** HTTP Date has whole seconds (RFC 9110 section 5.6.7). */
+const DATE_RESOLUTION_MS = 1_000;
+
 /** Error name for an oversized 2xx body; classified as STS_BAD_RESPONSE. */
 export const RESPONSE_TOO_LARGE = 'ResponseTooLarge';
 
@@ -22,7 +25,12 @@ interface RawResponse {
 export interface ResponseGuardOptions {
   /** Our wall clock, ms since the epoch. */
   now: () => number;
-  /** Called with the store's clock minus ours (ms), for every reply with a usable Date header. */
+  /**
+   * Called for every reply with a usable Date header with the most the store's clock can be
+   * ahead of ours (ms): Date is stamped between our send and our receipt and truncated to the
+   * second, so lead <= Date + 1 s - sentAt. An upper bound, so expiry checks built on it stay
+   * safe by the store's clock.
+   */
   onStoreClockAhead: (aheadMs: number) => void;
 }
 
@@ -37,11 +45,11 @@ export function addResponseGuardMiddleware(client: STSClient, options: ResponseG
   const middleware =
     (next: (args: unknown) => Promise<{ response: RawResponse }>) =>
     async (args: unknown): Promise<{ response: RawResponse }> => {
+      const sentAt = options.now();
       const result = await next(args);
       const { response } = result;
-      const receivedAt = options.now();
       const date = Date.parse(response.headers?.date ?? '');
-      if (Number.isFinite(date)) options.onStoreClockAhead(date - receivedAt);
+      if (Number.isFinite(date)) options.onStoreClockAhead(date + DATE_RESOLUTION_MS - sentAt);
       if (response.statusCode < 200 || response.statusCode >= 300) return result;
       const announced = Number(response.headers?.['content-length']);
       if (announced > MAX_SUCCESS_BODY_BYTES) throw tooLarge(response, `announces ${announced} bytes`);
