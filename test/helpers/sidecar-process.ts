@@ -22,6 +22,8 @@ export interface SidecarProcessOptions {
   sts?: Partial<FakeStsOptions>;
   /** Runs before the sidecar is spawned, e.g. to queue STS faults for its first exchange. */
   beforeSpawn?: (sts: FakeSts) => void;
+  /** Node options before the bundle, e.g. `--import` of a clock shim (npm run soak). */
+  nodeArgs?: string[];
 }
 
 /**
@@ -126,7 +128,10 @@ export class SidecarProcess {
       ...options.env,
     };
     options.beforeSpawn?.(sts);
-    const child = spawn(process.execPath, [BUNDLE], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BUNDLE], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const proc = new SidecarProcess({ child, issuer, sts, volume, authDir });
     let listening: LogLine;
     try {
