@@ -80,6 +80,8 @@ export class SidecarMetrics {
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     this.credentialsExpiry.set(0);
+    // Both series from the start, so a rate() over them works before the first drop.
+    for (const listener of ['credentials', 'ops']) this.connectionsDropped.inc({ listener }, 0);
     this.lastSuccess.set(0);
   }
 
