@@ -35,7 +35,7 @@ test(
   async (t) => {
     const port = await takenPort(t);
     await assert.rejects(
-      SidecarProcess.start({ env: { STS_SIDECAR_OPS_PORT: String(port) } }),
+      SidecarProcess.start({ env: { STS_SIDECAR_OPS_PORT: String(port) }, signal: t.signal }),
       (error: Error) => {
         assert.match(error.message, /exited \(2\)/);
         assert.match(
@@ -62,6 +62,7 @@ test('--auth-token-source file and a taken port: exit 2 at once', { timeout: 30_
         STS_SIDECAR_AUTH_TOKEN_FILE: tokenFile,
         STS_SIDECAR_LISTEN_PORT: String(port),
       },
+      signal: t.signal,
     }),
     /exited \(2\).*LISTEN_FAILED/s,
   );
@@ -86,11 +87,14 @@ test('webhook with its ops port taken: exit 2 at once', { timeout: 30_000 }, asy
       ...goldenWebhookArgs({ certFile: cert.certFile, keyFile: cert.keyFile, kubeconfig }),
       `--ops-port=${port}`,
     ],
-    { env: { PATH: process.env.PATH }, stdio: ['ignore', 'ignore', 'pipe'] },
+    {
+      env: { PATH: process.env.PATH },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      signal: t.signal,
+      killSignal: 'SIGKILL',
+    },
   );
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
+  child.on('error', () => undefined); // the abort of a timed-out test
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const [code] = (await once(child, 'exit')) as [number | null];
