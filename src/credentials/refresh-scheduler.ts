@@ -66,9 +66,11 @@ export interface RefreshSchedulerOptions<T extends AttemptSuccess> {
 }
 
 /**
- * Decides when to exchange: at 50 % ± 10 % of the lifetime (never later than 20 min before
- * expiry when the lifetime allows), with full-jitter backoff after transient failures and a
- * long wait after permanent ones. Only one exchange is ever in flight (one pending promise,
+ * Decides when to exchange: at 50 % ± 10 % of the lifetime (10-60 % after a pod's first success
+ * or its first after failures; never later than 20 min before expiry, nor 30 s before the serve
+ * cut-off, when the lifetime allows; see refresh-policy.ts), with full-jitter backoff after
+ * transient failures and a long wait after permanent ones. Times are planned on the wall clock
+ * and checked at every wake-up (at most {@link WAKE_INTERVAL_MS} apart). Only one exchange is ever in flight (one pending promise,
  * like smithy's memoize). It never touches credentials except to store new ones: expiry is the
  * store's business, so old credentials stay in service exactly until they stop being servable.
  *
