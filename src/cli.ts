@@ -1,6 +1,10 @@
 import { SIDECAR_OPTIONS } from './config/sidecar-options.ts';
 import { WEBHOOK_OPTIONS } from './config/webhook-options.ts';
 import { isSidecarError } from './errors.ts';
+import { setSafeTimeout } from './timers.ts';
+
+/** After a non-zero result, the longest the process may linger before it is made to exit. */
+const FAILED_EXIT_BACKSTOP_MS = 1_000;
 
 /** Replaced by the bundler with package.json's version; "dev" when run from source. */
 declare const STS_SIDECAR_VERSION: string | undefined;
@@ -79,6 +83,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
 main(process.argv.slice(2), process.env).then(
   (code) => {
     process.exitCode = code;
+    // Backstop for a failed start: the start-up code closes what it opened, but should anything
+    // still hold the event loop, exit anyway rather than idle as a stuck container (issue #13,
+    // item 3). Unref'd, so a clean exit is not delayed by it.
+    if (code !== EXIT_OK) setSafeTimeout(() => process.exit(code), FAILED_EXIT_BACKSTOP_MS).unref();
   },
   (error: unknown) => {
     // Last resort: report the code and message only; a stack trace is no help to an operator.

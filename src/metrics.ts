@@ -44,6 +44,19 @@ export class SidecarMetrics {
     registers: [this.registry],
   });
 
+  readonly storeClockAhead = new Gauge({
+    name: 'sts_sidecar_store_clock_ahead_seconds',
+    help: "Upper bound of the STS store's clock minus this node's, from the Date header of the last successful exchange (about +1 s when in sync; negative: behind).",
+    registers: [this.registry],
+  });
+
+  readonly connectionsDropped = new Counter({
+    name: 'sts_sidecar_connections_dropped_total',
+    help: 'Connections closed because a listener was at its connection cap (the oldest idle one goes), by listener.',
+    labelNames: ['listener'] as const,
+    registers: [this.registry],
+  });
+
   readonly tokenReadErrors = new Counter({
     name: 'sts_sidecar_token_read_errors_total',
     help: 'Failures to read a usable token from the token file, by error code.',
@@ -67,6 +80,8 @@ export class SidecarMetrics {
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     this.credentialsExpiry.set(0);
+    // Both series from the start, so a rate() over them works before the first drop.
+    for (const listener of ['credentials', 'ops']) this.connectionsDropped.inc({ listener }, 0);
     this.lastSuccess.set(0);
   }
 

@@ -1,11 +1,11 @@
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { loadWebhookConfig, type WebhookConfig } from './config/webhook-config.ts';
 import { createServiceAccountApi, type ServiceAccountApi } from './kube/kube-client.ts';
 import { ServiceAccountCache } from './kube/service-account-cache.ts';
 import type { Logger } from './log.ts';
 import { runSubcommand } from './run-subcommand.ts';
 import { closeGracefully, listenOrFail } from './server/http-lifecycle.ts';
+import { sleep } from './timers.ts';
 import { createAdmissionServer } from './webhook/admission-server.ts';
 import { mutatePod } from './webhook/mutator.ts';
 import { readTlsPair, TlsReloader } from './webhook/tls-reloader.ts';
@@ -63,8 +63,24 @@ export async function startWebhookApp(
   let draining = false;
   let stopping: Promise<void> | undefined;
   const ops = createWebhookOpsServer({ metrics, ready: () => admission.listening && !draining });
-  const admissionAddress = await listenOrFail(admission, config.listenHost, config.listenPort, 'listen');
-  const opsAddress = await listenOrFail(ops, config.opsHost, config.opsPort, 'ops');
+  let admissionAddress: AddressInfo;
+  let opsAddress: AddressInfo;
+  try {
+    admissionAddress = await listenOrFail(admission, config.listenHost, config.listenPort, 'listen');
+    opsAddress = await listenOrFail(ops, config.opsHost, config.opsPort, 'ops');
+  } catch (error) {
+    // Undo what started, so the process ends at once with exit 2 instead of idling as a
+    // stuck container until the startup probe gives up (issue #13, item 3).
+    await Promise.all([closeGracefully(admission, 0), closeGracefully(ops, 0), tls.close(), cache.stop()]);
+    throw error;
+  }
+  for (const [name, server] of [
+    ['admission', admission],
+    ['ops', ops],
+  ] as const)
+    server.on('error', (error) =>
+      logger.error({ event: 'listener_error', listener: name, err: error }, 'listener error'),
+    );
   logger.info(
     {
       event: 'listening',

@@ -23,6 +23,11 @@ export interface SidecarOptions {
   tokenPollIntervalMs?: number;
 }
 
+/** An Expiration this far beyond DurationSeconds is not clock noise. */
+const LIFETIME_SLACK_MS = 5 * 60_000;
+/** Below this lifetime (what a store may issue despite DurationSeconds >= 900) serving gets choppy. */
+const SHORT_LIFETIME_MS = 300_000;
+
 /** One attempt's result, with the token claims for the log line. */
 interface Exchanged extends ExchangeSuccess {
   readonly claims: TokenClaims;
@@ -53,7 +58,7 @@ export class Sidecar {
     this.#clock = clock;
     this.#log = options.logger.child({ component: 'engine' });
     this.metrics = options.metrics ?? new SidecarMetrics();
-    this.store = new CredentialStore({ now: () => clock.now() });
+    this.store = new CredentialStore({ now: () => clock.now(), monotonicNow: () => clock.monotonicNow() });
     const source = new TokenSource({ tokenFile: config.tokenFile, now: () => clock.now() });
     this.#exchanger = new StsExchanger({
       endpoint: config.stsEndpoint,
@@ -73,7 +78,7 @@ export class Sidecar {
       pollIntervalMs: options.tokenPollIntervalMs ?? 10_000,
     });
 
-    const attempt = async (): Promise<Exchanged> => {
+    const attempt = async (signal: AbortSignal): Promise<Exchanged> => {
       this.#lastClaims = undefined;
       let token: Awaited<ReturnType<TokenSource['read']>>;
       try {
@@ -84,7 +89,7 @@ export class Sidecar {
       }
       this.#lastClaims = token.claims;
       if (token.claims.exp !== undefined) this.metrics.tokenExpiry.set(token.claims.exp);
-      const exchanged = await this.#exchanger.exchange(token.value);
+      const exchanged = await this.#exchanger.exchange(token.value, signal);
       return { ...exchanged, claims: token.claims };
     };
     this.scheduler = new RefreshScheduler<Exchanged>({
@@ -93,7 +98,14 @@ export class Sidecar {
       clock,
       random: options.random ?? Math.random,
       maxRefreshIntervalMs: config.maxRefreshIntervalMs,
+      maxLifetimeMs: config.durationSeconds * 1000,
     });
+    this.scheduler.on('clockJump', ({ jumpMs }) =>
+      this.#log.warn(
+        { event: 'clock_jump', jumpMs: Math.round(jumpMs) },
+        'the wall clock jumped (suspend/resume or a clock step); refreshing now',
+      ),
+    );
     this.scheduler.on('outcome', (outcome) => this.#record(outcome));
     this.store.on('change', (c) => this.metrics.credentialsExpiry.set(c ? c.expiration.getTime() / 1000 : 0));
     this.watcher.on('change', () => {
@@ -153,7 +165,20 @@ export class Sidecar {
     };
     if (outcome.ok) {
       const expiration = outcome.result.credentials.expiration;
+      const storeClockAheadMs = outcome.result.storeClockAheadMs;
       this.metrics.recordExchange('success', 'none', seconds);
+      if (storeClockAheadMs !== undefined) this.metrics.storeClockAhead.set(storeClockAheadMs / 1000);
+      const lifetimeMs = expiration.getTime() - (this.#clock.now() + (storeClockAheadMs ?? 0));
+      if (lifetimeMs > this.#config.durationSeconds * 1000 + LIFETIME_SLACK_MS)
+        this.#log.warn(
+          { event: 'expiration_beyond_duration', expiration: expiration.toISOString() },
+          'STS returned an Expiration beyond the DurationSeconds asked for; refreshes are planned on DurationSeconds',
+        );
+      else if (lifetimeMs < SHORT_LIFETIME_MS)
+        this.#log.warn(
+          { event: 'short_lifetime', lifetimeSeconds: Math.round(lifetimeMs / 1000) },
+          `STS issued credentials with less than ${SHORT_LIFETIME_MS / 1000} s of life; each is served for only lifetime - 60 s and refreshed every few seconds to a minute. Raise the role's session duration.`,
+        );
       this.metrics.lastSuccess.set(this.#clock.now() / 1000);
       this.#log.info(
         {
@@ -164,6 +189,7 @@ export class Sidecar {
           // The key ID is an identifier, not a secret (AWS treats it so); it lets an operator
           // match this line with the store's audit log.
           accessKeyId: outcome.result.credentials.accessKeyId,
+          storeClockAheadMs,
         },
         'credentials refreshed',
       );

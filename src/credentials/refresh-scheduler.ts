@@ -8,7 +8,20 @@ import { permanentRetryMs, refreshAt, transientBackoffMs } from './refresh-polic
 /** What one attempt returns on success: the credentials plus whatever the caller wants logged. */
 export interface AttemptSuccess {
   readonly credentials: Credentials;
+  /** The store's clock minus ours (ms), when the reply said (HTTP Date); see CredentialStore.set. */
+  readonly storeClockAheadMs?: number | undefined;
 }
+
+/**
+ * The scheduler wakes at least this often, whatever the plan, to compare the wall clock with
+ * the monotonic one and with the store's view of expiry. Timers run on monotonic time; expiries
+ * are wall-clock instants. Without these wake-ups a wall-clock jump (suspend/resume, NTP step)
+ * left credentials expired by the wall clock while the timer still waited (issue #13, item 4),
+ * and a plan months ahead overflowed Node's timer (item 1).
+ */
+export const WAKE_INTERVAL_MS = 10_000;
+/** The wall clock moved this much more (or less) than the monotonic one between wake-ups: a jump. */
+export const CLOCK_JUMP_TOLERANCE_MS = 2_000;
 
 export type RefreshOutcome<T extends AttemptSuccess> =
   | {
@@ -35,19 +48,29 @@ export interface RefreshSchedulerOptions<T extends AttemptSuccess> {
    * One exchange: read the token, call STS, validate. Rejects with a SidecarError whose code
    * decides what happens next (see errors.ts retry classes).
    */
-  attempt: () => Promise<T>;
+  attempt: (signal: AbortSignal) => Promise<T>;
   store: CredentialStore;
   clock: Clock;
   /** Uniform in [0, 1); injected for deterministic tests. */
   random: () => number;
   /** Refresh at least this often (ms), whatever the lifetime; undefined = lifetime rule only. */
   maxRefreshIntervalMs?: number | undefined;
+  /**
+   * Plan refreshes as if the credentials lived at most this long (ms): the DurationSeconds we
+   * asked for. A store answering with an Expiration far beyond it (a skewed or bogus clock) then
+   * cannot push the next refresh weeks out. Undefined = trust the Expiration.
+   */
+  maxLifetimeMs?: number | undefined;
+  /** Longest single timer (ms); default {@link WAKE_INTERVAL_MS}. */
+  wakeIntervalMs?: number | undefined;
 }
 
 /**
- * Decides when to exchange: at 50 % ± 10 % of the lifetime (never later than 20 min before
- * expiry when the lifetime allows), with full-jitter backoff after transient failures and a
- * long wait after permanent ones. Only one exchange is ever in flight (one pending promise,
+ * Decides when to exchange: at 50 % ± 10 % of the lifetime (10-60 % after a pod's first success
+ * or its first after failures; never later than 20 min before expiry, nor 30 s before the serve
+ * cut-off, when the lifetime allows; see refresh-policy.ts), with full-jitter backoff after
+ * transient failures and a long wait after permanent ones. Times are planned on the wall clock
+ * and checked at every wake-up (at most {@link WAKE_INTERVAL_MS} apart). Only one exchange is ever in flight (one pending promise,
  * like smithy's memoize). It never touches credentials except to store new ones: expiry is the
  * store's business, so old credentials stay in service exactly until they stop being servable.
  *
@@ -55,17 +78,25 @@ export interface RefreshSchedulerOptions<T extends AttemptSuccess> {
  */
 export class RefreshScheduler<T extends AttemptSuccess> extends EventEmitter<{
   outcome: [RefreshOutcome<T>];
+  /** The wall clock moved `jumpMs` more than the monotonic clock (negative: backwards). */
+  clockJump: [{ jumpMs: number }];
 }> {
   readonly #options: RefreshSchedulerOptions<T>;
   #inFlight: Promise<void> | undefined;
   #timer: TimerHandle | undefined;
   #nextAttemptAt: number | undefined;
   #consecutiveFailures = 0;
+  #succeededOnce = false;
   /** The last attempt failed for a reason retrying cannot fix. */
   #blocked = false;
   /** The token file changed while an attempt was in flight. */
   #tokenChangedInFlight = false;
   #stopped = false;
+  /** Aborts the exchange in flight on stop(), so SIGTERM does not wait out an STS timeout (item 5). */
+  #abort: AbortController | undefined;
+  /** Wall and monotonic time at the last wake-up or plan, to notice wall-clock jumps. */
+  #lastWall = 0;
+  #lastMonotonic = 0;
 
   constructor(options: RefreshSchedulerOptions<T>) {
     super();
@@ -111,10 +142,11 @@ export class RefreshScheduler<T extends AttemptSuccess> extends EventEmitter<{
     if (this.#blocked || this.#options.store.servable() === undefined) void this.refreshNow();
   }
 
-  /** Stops scheduling; waits for an exchange in flight. Held credentials stay in the store. */
+  /** Stops scheduling and aborts an exchange in flight. Held credentials stay in the store. */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#cancelTimer();
+    this.#abort?.abort();
     await this.#inFlight;
   }
 
@@ -122,19 +154,32 @@ export class RefreshScheduler<T extends AttemptSuccess> extends EventEmitter<{
     const { attempt, store, clock, random } = this.#options;
     const startedAt = clock.now();
     this.#tokenChangedInFlight = false;
+    const abort = new AbortController();
+    this.#abort = abort;
     let result: T;
     try {
-      result = await attempt();
+      result = await attempt(abort.signal);
     } catch (error) {
+      // Aborted by stop(): not a failure of STS, nothing to record or plan.
+      if (this.#stopped) return;
       this.#onFailure(toSidecarError(error), startedAt);
       return;
+    } finally {
+      this.#abort = undefined;
     }
-    store.set(result.credentials);
+    store.set(result.credentials, result.storeClockAheadMs);
+    // A first success, or the first after failures: likely shared with many pods (a rollout, the
+    // end of an STS outage), so draw the next refresh from the wider window.
+    const spread = this.#consecutiveFailures > 0 || !this.#succeededOnce;
+    this.#succeededOnce = true;
     this.#consecutiveFailures = 0;
     this.#blocked = false;
     const finishedAt = clock.now();
-    const byLifetime = refreshAt(finishedAt, result.credentials.expiration.getTime(), random);
-    const { maxRefreshIntervalMs } = this.#options;
+    const { maxRefreshIntervalMs, maxLifetimeMs } = this.#options;
+    // Plan on the expiry as the store's clock sees it, and never beyond what we asked for.
+    let expiresAt = store.effectiveExpiry() ?? result.credentials.expiration.getTime();
+    if (maxLifetimeMs !== undefined) expiresAt = Math.min(expiresAt, finishedAt + maxLifetimeMs);
+    const byLifetime = refreshAt(finishedAt, expiresAt, random, spread);
     const nextAttemptAt =
       maxRefreshIntervalMs === undefined
         ? byLifetime
@@ -172,10 +217,42 @@ export class RefreshScheduler<T extends AttemptSuccess> extends EventEmitter<{
     if (this.#stopped) return;
     this.#cancelTimer();
     this.#nextAttemptAt = at;
-    this.#timer = this.#options.clock.setTimer(() => {
+    const { clock } = this.#options;
+    this.#lastWall = clock.now();
+    this.#lastMonotonic = clock.monotonicNow();
+    this.#arm();
+  }
+
+  /** One timer slice: until the plan, or a wake-up interval, whichever is sooner. */
+  #arm(): void {
+    const { clock, wakeIntervalMs = WAKE_INTERVAL_MS } = this.#options;
+    const delay = Math.min((this.#nextAttemptAt ?? 0) - clock.now(), wakeIntervalMs);
+    this.#timer = clock.setTimer(() => {
       this.#timer = undefined;
-      void this.refreshNow();
-    }, at - this.#options.clock.now());
+      this.#wake();
+    }, delay);
+  }
+
+  /**
+   * Refresh now when the plan is due by the wall clock, when the wall clock jumped (a suspend,
+   * an NTP step: the expiry maths of the last plan no longer hold, and a fresh exchange
+   * re-measures the store's clock), or when the last exchange succeeded but its credentials are
+   * no longer servable. Otherwise sleep another slice.
+   */
+  #wake(): void {
+    if (this.#stopped || this.#nextAttemptAt === undefined) return;
+    const { clock, store } = this.#options;
+    const wall = clock.now();
+    const monotonic = clock.monotonicNow();
+    const jumpMs = wall - this.#lastWall - (monotonic - this.#lastMonotonic);
+    this.#lastWall = wall;
+    this.#lastMonotonic = monotonic;
+    const jumped = Math.abs(jumpMs) > CLOCK_JUMP_TOLERANCE_MS;
+    if (jumped) this.emit('clockJump', { jumpMs });
+    const lapsed = this.#consecutiveFailures === 0 && store.servable() === undefined;
+    // 1 ms of slack: a timer can fire a fraction of a ms before the wall-clock instant it aimed at.
+    if (wall + 1 >= this.#nextAttemptAt || jumped || lapsed) void this.refreshNow();
+    else this.#arm();
   }
 
   #cancelTimer(): void {

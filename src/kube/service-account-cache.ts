@@ -2,6 +2,7 @@ import { SidecarError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { LookupSource, WebhookMetrics } from '../webhook/webhook-metrics.ts';
 import type { ServiceAccountApi, ServiceAccountRecord } from './kube-client.ts';
+import { setSafeTimeout } from '../timers.ts';
 
 export interface ServiceAccountCacheOptions {
   api: ServiceAccountApi;
@@ -113,7 +114,7 @@ export class ServiceAccountCache {
         if (set.size === 0) this.#waiters.delete(key);
         resolve(sa);
       };
-      const timer = setTimeout(() => done(this.#api.cached(namespace, name)), this.#graceMs);
+      const timer = setSafeTimeout(() => done(this.#api.cached(namespace, name)), this.#graceMs);
       set.add(done);
     });
   }
@@ -125,7 +126,7 @@ export class ServiceAccountCache {
       'ServiceAccount list/watch failed; restarting',
     );
     clearTimeout(this.#restartTimer);
-    this.#restartTimer = setTimeout(() => void this.start(), this.#delayMs);
+    this.#restartTimer = setSafeTimeout(() => void this.start(), this.#delayMs);
     this.#restartTimer.unref();
     this.#delayMs = Math.min(this.#delayMs * 2, MAX_RESTART_DELAY_MS);
   }

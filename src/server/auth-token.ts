@@ -1,7 +1,11 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { SidecarError } from '../errors.ts';
+import { FileTooLargeError, readFileAtMost } from '../read-bounded-file.ts';
+
+/** Our tokens are 64 characters; an operator's should be similar. Anything past this is a wrong file. */
+const MAX_AUTH_TOKEN_FILE_BYTES = 4 * 1024;
 
 /** 32 random bytes as hex: header-safe, no newline (SDKs reject a token with \r or \n). */
 export function generateAuthToken(): string {
@@ -33,8 +37,14 @@ export async function writeAuthTokenFile(file: string, token: string): Promise<v
 export async function readAuthTokenFile(file: string): Promise<string> {
   let token: string;
   try {
-    token = await readFile(file, 'utf8');
+    token = await readFileAtMost(file, MAX_AUTH_TOKEN_FILE_BYTES);
   } catch (error) {
+    if (error instanceof FileTooLargeError)
+      throw new SidecarError(
+        'AUTH_TOKEN_FILE_INVALID',
+        `the endpoint auth token file ${file} is larger than ${MAX_AUTH_TOKEN_FILE_BYTES} bytes; it should hold one token.`,
+        { cause: error },
+      );
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     throw new SidecarError(
       'AUTH_TOKEN_FILE_INVALID',

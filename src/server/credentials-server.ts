@@ -3,6 +3,7 @@ import type { CredentialStore } from '../credentials/credential-store.ts';
 import type { Credentials } from '../credentials/credentials.ts';
 import type { SidecarMetrics } from '../metrics.ts';
 import { authTokenMatches } from './auth-token.ts';
+import { capConnections } from './connection-cap.ts';
 
 /** The ECS container-credentials JSON every SDK parses (research table b). */
 export interface EcsCredentialsBody {
@@ -29,9 +30,25 @@ export interface CredentialsServerOptions {
   path: string;
   /** The current auth token; a function so a rotated token file takes effect at once. */
   authToken: () => Buffer;
-  /** Seconds for Retry-After on 503 (when the next exchange is due, roughly). */
-  retryAfterSeconds: () => number;
+  /** Open connections allowed at once; default {@link MAX_CREDENTIAL_CONNECTIONS}. */
+  maxConnections?: number;
 }
+
+/**
+ * A loopback endpoint has a handful of SDK clients, each with one or two keep-alive sockets.
+ * Without a cap, 10 000 idle connections took RSS from 66 to 287 MiB (issue #13, item 9);
+ * beyond it the oldest idle connection is closed (connection-cap.ts) and counted in
+ * sts_sidecar_connections_dropped_total.
+ */
+export const MAX_CREDENTIAL_CONNECTIONS = 128;
+
+/**
+ * Retry-After on a 503, in seconds. Small on purpose: aws-sdk-js v2 sleeps for Retry-After
+ * between its own retries, so a value near the next planned exchange made its first call block
+ * up to ~90 s (issue #13, item 8). The scheduler refreshes as soon as the held credentials stop
+ * being servable, so "shortly" is the honest answer.
+ */
+export const RETRY_AFTER_SECONDS = 1;
 
 // Limits that keep a misbehaving local client from holding resources: SDK requests are a
 // few hundred bytes and answered from memory in microseconds.
@@ -42,6 +59,21 @@ const KEEP_ALIVE_TIMEOUT_MS = 30_000;
 // Node enforces the two timeouts above only when it sweeps connections (every 30 s by default);
 // sweep every second so a slowloris client is cut off close to HEADERS_TIMEOUT_MS.
 const CONNECTIONS_CHECK_INTERVAL_MS = 1_000;
+
+/**
+ * The error body: `Code`/`Message` as the JS and Python SDKs read them, and `code`/`message`
+ * as both AWS Java SDKs read them (otherwise they report `Error Code: null`; issue #13, item 8).
+ */
+export interface EcsErrorBody {
+  Code: string;
+  Message: string;
+  code: string;
+  message: string;
+}
+
+export function toEcsErrorBody(code: string, message: string): EcsErrorBody {
+  return { Code: code, Message: message, code, message };
+}
 
 const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
 
@@ -121,7 +153,7 @@ export function createCredentialsServer(options: CredentialsServerOptions): Serv
     headers?: Record<string, string>,
   ): Answer => ({
     status,
-    body: Buffer.from(JSON.stringify({ Code: code, Message: message })),
+    body: Buffer.from(JSON.stringify(toEcsErrorBody(code, message))),
     ...(headers ? { headers } : {}),
   });
 
@@ -148,9 +180,7 @@ export function createCredentialsServer(options: CredentialsServerOptions): Serv
         503,
         'NO_VALID_CREDENTIALS',
         'No credentials with at least 60 s left are held; retry shortly.',
-        {
-          'retry-after': String(Math.max(1, Math.ceil(options.retryAfterSeconds()))),
-        },
+        { 'retry-after': String(RETRY_AFTER_SECONDS) },
       );
     return { status: 200, body: bodyFor(credentials) };
   };
@@ -185,6 +215,10 @@ export function createCredentialsServer(options: CredentialsServerOptions): Serv
     },
     handle,
   );
+  capConnections(server, {
+    max: options.maxConnections ?? MAX_CREDENTIAL_CONNECTIONS,
+    onEvict: () => metrics.connectionsDropped.inc({ listener: 'credentials' }),
+  });
   // Oversized headers, garbage and slowloris end in 'clientError': answer 400/431 or drop.
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();

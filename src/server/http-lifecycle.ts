@@ -2,15 +2,25 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SidecarError } from '../errors.ts';
+import { setSafeTimeout } from '../timers.ts';
 
 /** Starts listening; resolves with the bound address, rejects with the listen error (EADDRINUSE…). */
 export async function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
-  const failed = once(server, 'error').then(([error]) => {
-    throw error;
+  // Only for the bind: a listener left behind would swallow the first error the server emits
+  // later (issue #13, item 9). Callers attach their own 'error' handler for after.
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: Error): void => {
+      server.off('listening', onListening);
+      reject(error);
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen({ port, host, exclusive: true });
   });
-  server.listen({ port, host, exclusive: true });
-  await Promise.race([once(server, 'listening'), failed]);
-  failed.catch(() => {});
   return server.address() as AddressInfo;
 }
 
@@ -29,7 +39,7 @@ export async function closeGracefully(server: Server, deadlineMs: number): Promi
   server.close();
   server.closeIdleConnections();
   let forced = false;
-  const timer = setTimeout(() => {
+  const timer = setSafeTimeout(() => {
     forced = true;
     server.closeAllConnections();
   }, deadlineMs);

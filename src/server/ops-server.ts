@@ -1,6 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { CredentialStore } from '../credentials/credential-store.ts';
 import type { SidecarMetrics } from '../metrics.ts';
+import { capConnections } from './connection-cap.ts';
+
+/** Probes and a scrape or two at a time; more is not a client we serve (issue #13, item 9). */
+export const MAX_OPS_CONNECTIONS = 32;
 
 export interface OpsServerOptions {
   store: CredentialStore;
@@ -39,6 +43,10 @@ export function createOpsServer(options: OpsServerOptions): Server {
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     }
+  });
+  capConnections(server, {
+    max: MAX_OPS_CONNECTIONS,
+    onEvict: () => metrics.connectionsDropped.inc({ listener: 'ops' }),
   });
   return server;
 }

@@ -9,6 +9,7 @@ import type { Flavor } from '../config/sidecar-options.ts';
 import type { Credentials } from '../credentials/credentials.ts';
 import { SidecarError } from '../errors.ts';
 import { classifyStsError } from './classify-sts-error.ts';
+import { addResponseGuardMiddleware } from './response-guard.ts';
 import { addStsErrorBodyMiddleware } from './sts-error-body.ts';
 
 export interface StsExchangerOptions {
@@ -37,6 +38,8 @@ export interface ExchangeSuccess {
   readonly credentials: Credentials;
   readonly assumedRoleArn: string | undefined;
   readonly subjectFromToken: string | undefined;
+  /** The store's clock minus ours (ms), from the reply's Date header; undefined without one. */
+  readonly storeClockAheadMs: number | undefined;
 }
 
 const REDACTED = '[REDACTED]';
@@ -52,6 +55,8 @@ const MAX_UPSTREAM_MESSAGE_CHARS = 300;
 export class StsExchanger {
   readonly #options: StsExchangerOptions;
   readonly #client: STSClient;
+  /** Set by the response guard during a call; calls never overlap (the scheduler is single-flight). */
+  #storeClockAheadMs: number | undefined;
 
   constructor(options: StsExchangerOptions) {
     this.#options = options;
@@ -71,6 +76,12 @@ export class StsExchanger {
       },
     });
     addStsErrorBodyMiddleware(this.#client);
+    addResponseGuardMiddleware(this.#client, {
+      now: options.now,
+      onStoreClockAhead: (ms) => {
+        this.#storeClockAheadMs = ms;
+      },
+    });
   }
 
   /** The exact parameters sent, for a token (exported for tests and the debug log). */
@@ -85,11 +96,14 @@ export class StsExchanger {
     } as AssumeRoleWithWebIdentityCommandInput;
   }
 
-  async exchange(token: string): Promise<ExchangeSuccess> {
+  /** One exchange; `signal` aborts it (shutdown), besides the --sts-timeout-seconds deadline. */
+  async exchange(token: string, signal?: AbortSignal): Promise<ExchangeSuccess> {
     let output: AssumeRoleWithWebIdentityCommandOutput;
+    this.#storeClockAheadMs = undefined;
+    const deadline = AbortSignal.timeout(this.#options.timeoutMs);
     try {
       output = await this.#client.send(new AssumeRoleWithWebIdentityCommand(this.buildInput(token)), {
-        abortSignal: AbortSignal.timeout(this.#options.timeoutMs),
+        abortSignal: signal === undefined ? deadline : AbortSignal.any([deadline, signal]),
       });
     } catch (error) {
       throw this.#toSidecarError(error, token);
@@ -108,13 +122,15 @@ export class StsExchanger {
         { details: { missing: problems.join(',') } },
       );
     }
-    const remainingMs = expiration!.getTime() - this.#options.now();
+    const storeClockAheadMs = this.#storeClockAheadMs;
+    // By the store's clock when it runs ahead: that is the clock the credentials expire by.
+    const remainingMs = expiration!.getTime() - this.#options.now() - Math.max(0, storeClockAheadMs ?? 0);
     if (remainingMs < this.#options.minRemainingMs) {
       throw new SidecarError(
         'STS_EXPIRED_CREDENTIALS',
-        `STS returned credentials expiring at ${expiration!.toISOString()}, ${Math.round(remainingMs / 1000)} s from now; ` +
+        `STS returned credentials expiring at ${expiration!.toISOString()}, ${Math.round(remainingMs / 1000)} s from now by the store's clock; ` +
           'they are not served. Check the clocks of this node and the store.',
-        { details: { expiration: expiration!.toISOString() } },
+        { details: { expiration: expiration!.toISOString(), storeClockAheadMs } },
       );
     }
     return {
@@ -126,6 +142,7 @@ export class StsExchanger {
       }),
       assumedRoleArn: output.AssumedRoleUser?.Arn,
       subjectFromToken: output.SubjectFromWebIdentityToken,
+      storeClockAheadMs,
     };
   }
 

@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { FileTooLargeError, readFileAtMost } from '../read-bounded-file.ts';
 import { SidecarError } from '../errors.ts';
 import { decodeJwtClaims } from './jwt-claims.ts';
 import type { ProjectedToken } from './projected-token.ts';
+
+/** A projected service-account token is about 1 KiB; a file far larger is a wrong mount. */
+const MAX_TOKEN_FILE_BYTES = 64 * 1024;
 
 /** Options for {@link TokenSource}. */
 export interface TokenSourceOptions {
@@ -89,7 +92,7 @@ export class TokenSource {
    */
   async fingerprintNow(): Promise<string | undefined> {
     try {
-      const value = stripLineEnding(await readFile(this.tokenFile, 'utf8'));
+      const value = stripLineEnding(await readFileAtMost(this.tokenFile, MAX_TOKEN_FILE_BYTES));
       return value.trim() === '' ? undefined : sha256Hex(value);
     } catch {
       return undefined;
@@ -98,8 +101,14 @@ export class TokenSource {
 
   async #readText(): Promise<string> {
     try {
-      return await readFile(this.tokenFile, 'utf8');
+      return await readFileAtMost(this.tokenFile, MAX_TOKEN_FILE_BYTES);
     } catch (err) {
+      if (err instanceof FileTooLargeError)
+        throw new SidecarError(
+          'TOKEN_NOT_JWT',
+          `token file ${this.tokenFile} is larger than ${MAX_TOKEN_FILE_BYTES} bytes: not a service-account token. ${FIX}`,
+          { cause: err },
+        );
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') {
         // readFile follows symlinks, so a link whose target is gone lands here too.

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { dirname } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
 import { TokenSource } from './token-source.ts';
+import { setSafeInterval } from '../timers.ts';
 
 /** Options for {@link TokenWatcher}. */
 export interface TokenWatcherOptions {
@@ -81,7 +82,7 @@ export class TokenWatcher extends EventEmitter<TokenWatcherEvents> {
     this.#started = true;
     if (this.#watchDirectory) await this.#startFsWatcher();
     if (this.#closed) return;
-    this.#timer = setInterval(() => this.#wake(), this.pollIntervalMs);
+    this.#timer = setSafeInterval(() => this.#wake(), this.pollIntervalMs);
     // The sidecar's servers keep the process alive; a forgotten watcher should not.
     this.#timer.unref();
     this.#wake();

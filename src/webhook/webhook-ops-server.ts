@@ -1,5 +1,8 @@
 import { createServer, type Server } from 'node:http';
+import { capConnections } from '../server/connection-cap.ts';
 import type { WebhookMetrics } from './webhook-metrics.ts';
+
+const MAX_WEBHOOK_OPS_CONNECTIONS = 32;
 
 /**
  * The webhook's probes and metrics, plain HTTP on their own port:
@@ -9,7 +12,7 @@ import type { WebhookMetrics } from './webhook-metrics.ts';
  * - /metrics: Prometheus text from the webhook's own registry.
  */
 export function createWebhookOpsServer(options: { metrics: WebhookMetrics; ready: () => boolean }): Server {
-  return createServer({ headersTimeout: 5_000, requestTimeout: 10_000 }, (req, res) => {
+  const server = createServer({ headersTimeout: 5_000, requestTimeout: 10_000 }, (req, res) => {
     const path = (req.url ?? '').split('?', 1)[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
@@ -29,4 +32,7 @@ export function createWebhookOpsServer(options: { metrics: WebhookMetrics; ready
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     }
   });
+  // Probes and a scrape or two at a time (issue #13, item 9: every listener has a cap).
+  capConnections(server, { max: MAX_WEBHOOK_OPS_CONNECTIONS, onEvict: () => undefined });
+  return server;
 }

@@ -23,6 +23,7 @@ export type StsMode = 'rgw' | 'minio';
  * - `truncated`: 200 with the success XML cut in half (valid HTTP framing);
  * - `expired`: normal validation, then a 200 whose `Expiration` is 60 s in the past;
  * - `echo-token`: 400 `InvalidIdentityToken` whose Message contains the raw WebIdentityToken;
+ * - `huge200`: a valid success reply padded to 5 MB (an unknown element the SDK would skip);
  * - `{code, status, message}`: any error in the store's error envelope.
  */
 export type StsFault =
@@ -36,6 +37,7 @@ export type StsFault =
   | 'truncated'
   | 'expired'
   | 'echo-token'
+  | 'huge200'
   | { code: string; status: number; message?: string };
 
 /** A role the fake knows (RGW: `radosgw-admin role create`; MinIO: a role-policy provider's RoleArn). */
@@ -62,6 +64,12 @@ export interface FakeStsOptions {
   credentialLifetimeSeconds?: number;
   /** Clock (ms since the epoch) for token time checks and issued expirations. Default `Date.now`. */
   now?: () => number;
+  /**
+   * How far the store's clock runs ahead of `now` (ms; negative: behind). Token checks, issued
+   * expirations and the HTTP Date header all use the store's clock. Settable later with
+   * {@link FakeSts.setClockSkew}. Default 0.
+   */
+  clockSkewMs?: number;
 }
 
 /** Temporary credentials the fake handed out. */
@@ -200,6 +208,7 @@ export class FakeSts extends EventEmitter {
   #inFlight = 0;
   #maxConcurrent = 0;
   #issued: IssuedCredentials | undefined;
+  #clockSkewMs: number;
 
   private constructor(server: Server, url: string, opts: FakeStsOptions) {
     super();
@@ -207,6 +216,17 @@ export class FakeSts extends EventEmitter {
     this.url = url;
     this.mode = opts.mode;
     this.#opts = opts;
+    this.#clockSkewMs = opts.clockSkewMs ?? 0;
+  }
+
+  /** The store's clock lead over `now` from here on (ms; negative: behind). */
+  setClockSkew(ms: number): void {
+    this.#clockSkewMs = ms;
+  }
+
+  /** The store's clock (ms since the epoch): `now` plus the skew. */
+  storeNow(): number {
+    return this.#now();
   }
 
   /** Starts the fake on 127.0.0.1:0 and resolves once it listens. */
@@ -274,7 +294,7 @@ export class FakeSts extends EventEmitter {
   }
 
   #now(): number {
-    return this.#opts.now?.() ?? Date.now();
+    return (this.#opts.now?.() ?? Date.now()) + this.#clockSkewMs;
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -294,7 +314,7 @@ export class FakeSts extends EventEmitter {
       return;
     }
     let reply: Reply;
-    if (fault !== undefined && fault !== 'expired' && fault !== 'truncated') {
+    if (fault !== undefined && fault !== 'expired' && fault !== 'truncated' && fault !== 'huge200') {
       reply = this.#faultReply(fault, token);
     } else if (req.method !== 'POST') {
       reply = this.#error(405, 'MethodNotAllowed', 'only POST is supported', 'method');
@@ -306,6 +326,14 @@ export class FakeSts extends EventEmitter {
         // Nothing usable reached the client, so these credentials do not count as issued.
         const body = reply.body.slice(0, Math.floor(reply.body.length / 2));
         reply = { status: 200, body, outcome: fault };
+      }
+      if (fault === 'huge200' && reply.status === 200) {
+        const padding = `<Padding>${'x'.repeat(5 * 1024 * 1024)}</Padding>`;
+        reply = {
+          ...reply,
+          outcome: fault,
+          body: reply.body.replace('<Credentials>', `${padding}<Credentials>`),
+        };
       }
     }
     const { issued, reason } = reply;
@@ -319,11 +347,16 @@ export class FakeSts extends EventEmitter {
       .writeHead(reply.status, {
         'content-type': reply.contentType ?? 'application/xml',
         'x-amz-request-id': this.#requestId(),
+        // The store's clock, as a real server stamps it (RFC 9110 section 6.6.1).
+        date: new Date(this.#now()).toUTCString(),
       })
       .end(reply.body);
   }
 
-  #faultReply(fault: Exclude<StsFault, 'hang' | 'reset' | 'expired' | 'truncated'>, token: string): Reply {
+  #faultReply(
+    fault: Exclude<StsFault, 'hang' | 'reset' | 'expired' | 'truncated' | 'huge200'>,
+    token: string,
+  ): Reply {
     if (typeof fault === 'object')
       return this.#error(fault.status, fault.code, fault.message ?? '', 'injected');
     switch (fault) {

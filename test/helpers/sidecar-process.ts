@@ -22,6 +22,14 @@ export interface SidecarProcessOptions {
   sts?: Partial<FakeStsOptions>;
   /** Runs before the sidecar is spawned, e.g. to queue STS faults for its first exchange. */
   beforeSpawn?: (sts: FakeSts) => void;
+  /** Node options before the bundle, e.g. `--import` of a clock shim (npm run soak). */
+  nodeArgs?: string[];
+  /**
+   * Kills the child when aborted: pass the test's `t.signal` where a regression would leave the
+   * sidecar running before it ever logs `listening` (a failed start that does not exit), so a
+   * timed-out test does not keep its file's process alive.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -126,7 +134,13 @@ export class SidecarProcess {
       ...options.env,
     };
     options.beforeSpawn?.(sts);
-    const child = spawn(process.execPath, [BUNDLE], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BUNDLE], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.signal === undefined ? {} : { signal: options.signal, killSignal: 'SIGKILL' }),
+    });
+    // An abort surfaces as an 'error' event on the child; its exit is what the waiters see.
+    child.on('error', () => undefined);
     const proc = new SidecarProcess({ child, issuer, sts, volume, authDir });
     let listening: LogLine;
     try {

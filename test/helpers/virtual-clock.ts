@@ -2,6 +2,7 @@ import type { Clock, TimerHandle } from '../../src/credentials/clock.ts';
 
 interface PendingTimer {
   id: number;
+  /** Due on the monotonic clock. */
   at: number;
   callback: () => void;
 }
@@ -10,22 +11,31 @@ interface PendingTimer {
  * A clock that moves only when the test says so. Timers fire in due order as time is advanced,
  * each with `now()` set to its due time. Real I/O (STS calls) still runs in real time, so a
  * test can cover hours of refresh cycles in milliseconds without sleeping.
+ *
+ * Like the real thing it has two clocks: timers run on the monotonic one, and
+ * {@link jumpWallClock} moves the wall clock alone (a suspend/resume or an NTP step).
  */
 export class VirtualClock implements Clock {
-  #now: number;
+  #monotonic = 0;
+  /** wall = monotonic + offset */
+  #offset: number;
   #nextId = 1;
   #timers: PendingTimer[] = [];
 
   constructor(start: number = Date.now()) {
-    this.#now = start;
+    this.#offset = start;
   }
 
   now(): number {
-    return this.#now;
+    return this.#monotonic + this.#offset;
+  }
+
+  monotonicNow(): number {
+    return this.#monotonic;
   }
 
   setTimer(callback: () => void, delayMs: number): TimerHandle {
-    const timer = { id: this.#nextId++, at: this.#now + Math.max(0, delayMs), callback };
+    const timer = { id: this.#nextId++, at: this.#monotonic + Math.max(0, delayMs), callback };
     this.#timers.push(timer);
     return timer.id as unknown as TimerHandle;
   }
@@ -34,10 +44,10 @@ export class VirtualClock implements Clock {
     this.#timers = this.#timers.filter((t) => t.id !== (handle as unknown as number));
   }
 
-  /** Due time of the earliest pending timer. */
+  /** Wall-clock due time of the earliest pending timer. */
   nextTimerAt(): number | undefined {
     return this.#timers.reduce<number | undefined>(
-      (min, t) => (min === undefined || t.at < min ? t.at : min),
+      (min, t) => (min === undefined || t.at + this.#offset < min ? t.at + this.#offset : min),
       undefined,
     );
   }
@@ -46,19 +56,25 @@ export class VirtualClock implements Clock {
     return this.#timers.length;
   }
 
-  /** Moves time forward to `at`, firing every timer due on the way, in order. */
+  /** Moves the wall clock by `ms` (negative: back) without letting any monotonic time pass. */
+  jumpWallClock(ms: number): void {
+    this.#offset += ms;
+  }
+
+  /** Moves time forward to wall-clock `at`, firing every timer due on the way, in order. */
   advanceTo(at: number): void {
+    const target = at - this.#offset;
     for (;;) {
-      const next = this.#timers.filter((t) => t.at <= at).sort((a, b) => a.at - b.at || a.id - b.id)[0];
+      const next = this.#timers.filter((t) => t.at <= target).sort((a, b) => a.at - b.at || a.id - b.id)[0];
       if (next === undefined) break;
       this.#timers = this.#timers.filter((t) => t !== next);
-      this.#now = Math.max(this.#now, next.at);
+      this.#monotonic = Math.max(this.#monotonic, next.at);
       next.callback();
     }
-    this.#now = Math.max(this.#now, at);
+    this.#monotonic = Math.max(this.#monotonic, target);
   }
 
   advanceBy(ms: number): void {
-    this.advanceTo(this.#now + ms);
+    this.advanceTo(this.now() + ms);
   }
 }

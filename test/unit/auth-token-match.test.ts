@@ -1,8 +1,12 @@
 // The endpoint's token check, with header values shaped exactly as node:http delivers them
 // (bytes decoded as latin1).
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { authTokenMatches, generateAuthToken } from '../../src/server/auth-token.ts';
+import type { SidecarError } from '../../src/errors.ts';
+import { authTokenMatches, generateAuthToken, readAuthTokenFile } from '../../src/server/auth-token.ts';
 
 /** What node:http puts in rawHeaders when a client sends `value` as UTF-8 bytes. */
 const asReceived = (value: string): string => Buffer.from(value, 'utf8').toString('latin1');
@@ -32,4 +36,17 @@ test('an operator-provided UTF-8 token matches when a client sends its bytes', (
   const token = 'jeton-opérateur-ünïcødé-0123456789';
   assert.equal(authTokenMatches(asReceived(token), Buffer.from(token)), true);
   assert.equal(authTokenMatches(asReceived(token.replace('é', 'e')), Buffer.from(token)), false);
+});
+
+// Issue #13 (the class of item 2): the operator's auth token file is read with a bound.
+test('an auth token file over 4 KiB is AUTH_TOKEN_FILE_INVALID', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'sts-sidecar-auth-size-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'token');
+  await writeFile(path, 'a'.repeat(5000));
+  await assert.rejects(readAuthTokenFile(path), (e: SidecarError) => {
+    assert.equal(e.code, 'AUTH_TOKEN_FILE_INVALID');
+    assert.match(e.message, /larger than 4096 bytes/);
+    return true;
+  });
 });

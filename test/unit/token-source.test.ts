@@ -216,3 +216,11 @@ test('fingerprintNow() hashes content without decoding or checking exp', async (
   const path = await file('not-a-jwt\n');
   assert.equal(await new TokenSource({ tokenFile: path }).fingerprintNow(), sha256('not-a-jwt'));
 });
+
+// Issue #13 (the class of item 2): every read from a file is bounded; the token file is read
+// on every check, so a wrong mount of a big file must not grow the heap each time.
+test('a token file over 64 KiB is refused unread as TOKEN_NOT_JWT; its fingerprint is undefined', async () => {
+  const path = await file(`${GOOD}${'x'.repeat(64 * 1024)}`);
+  await assertReadFails(path, 'TOKEN_NOT_JWT');
+  assert.equal(await new TokenSource({ tokenFile: path, now }).fingerprintNow(), undefined);
+});
