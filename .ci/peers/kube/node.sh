@@ -345,7 +345,8 @@ stop_pids() {
 # Prints anything a cluster of ours left on the machine: processes, mounts, the namespace,
 # cgroups; nothing when the machine is as it was. .ci/run checks this after `stop`.
 kube_leftovers() {
-  pgrep -a -f "$KUBE_BIN_DIR/|$STATE/|containerd-shim.*$STATE" | grep -v -e pgrep -e kube_leftovers || true
+  # Every process start made names the state dir in its arguments (the shims: its socket).
+  pgrep -a -f "$STATE/" | grep -v -e pgrep -e kube_leftovers || true
   findmnt -rn -o TARGET | grep -F -e "$STATE" -e "$NETNS_PATH" || true
   [[ -e $NETNS_PATH ]] && echo "$NETNS_PATH"
   find /sys/fs/cgroup -maxdepth 4 -type d -name "$KUBE_INSTANCE" 2>/dev/null || true
