@@ -318,6 +318,7 @@ kube_stop() {
   kill_cgroup_processes
   kill_shims
   stop_pids "$PIDS"/*.pid
+  remove_pod_netns
   unmount_state
   remove_cgroups
   if [[ -e $NETNS_PATH ]]; then ip netns del "$NETNS_NAME" 2>/dev/null || true; fi
@@ -349,6 +350,13 @@ kube_leftovers() {
   pgrep -a -f "$STATE/" | grep -v -e pgrep -e kube_leftovers || true
   findmnt -rn -o TARGET | grep -F -e "$STATE" -e "$NETNS_PATH" || true
   [[ -e $NETNS_PATH ]] && echo "$NETNS_PATH"
+  # A pod network namespace still pinned with no process in it (a running cluster's are in use).
+  local pinned in_use
+  in_use=$(for p in /proc/[0-9]*/ns/net; do stat -L -c %i "$p" 2>/dev/null; done | sort -u)
+  for pinned in /run/netns/cni-*; do
+    [[ -e $pinned ]] || continue
+    grep -qx "$(stat -L -c %i "$pinned")" <<<"$in_use" || echo "$pinned"
+  done
   find /sys/fs/cgroup -maxdepth 4 -type d -name "$KUBE_INSTANCE" 2>/dev/null || true
   [[ -e $STATE ]] && echo "$STATE"
   return 0
@@ -361,15 +369,33 @@ cgroup_root() {
 # Every process in a cgroup below the kubelet's root belongs to a container (or its shim's
 # child); the freezer would make this atomic, but nothing restarts them once the kubelet is gone.
 kill_cgroup_processes() {
-  local root pids
+  local root pids pid
   root=$(cgroup_root)
   [[ -n $root ]] || return 0
   for _ in 1 2 3; do
     pids=$(find /sys/fs/cgroup/*"$root" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u)
     [[ -n $pids ]] || return 0
+    # The pods' network namespaces: the CNI plugin pinned each under /run/netns (containerd 1.6
+    # has no setting to keep them in its state dir), and only a CNI DEL would remove the pin.
+    for pid in $pids; do
+      stat -L -c %i "/proc/$pid/ns/net" 2>/dev/null >>"$STATE/pod-netns-inodes" || true
+    done
     # shellcheck disable=SC2086
     kill -KILL $pids 2>/dev/null || true
     sleep 0.5
+  done
+}
+
+# Unpins the pods' network namespaces that kill_cgroup_processes recorded.
+remove_pod_netns() {
+  [[ -f $STATE/pod-netns-inodes ]] || return 0
+  local pinned
+  for pinned in /run/netns/cni-*; do
+    [[ -e $pinned ]] || continue
+    if grep -qx "$(stat -L -c %i "$pinned" 2>/dev/null)" "$STATE/pod-netns-inodes"; then
+      umount "$pinned" 2>/dev/null || umount -l "$pinned" 2>/dev/null || true
+      rm -f "$pinned"
+    fi
   done
 }
 
@@ -384,7 +410,7 @@ kill_shims() {
 unmount_state() {
   local target
   # Deepest first; lazily if a mount is still busy.
-  findmnt -rn -o TARGET | grep -F "$STATE" | sort -r | while read -r target; do
+  { findmnt -rn -o TARGET | grep -F "$STATE" || true; } | sort -r | while read -r target; do
     umount "$target" 2>/dev/null || umount -l "$target" 2>/dev/null || true
   done
 }
