@@ -152,6 +152,8 @@ describe(
     /** When Prometheus started: the healthy run's ALERTS are checked from here on. */
     let startedAt = 0;
     let firstSteadyTokenExp = '';
+    /** The alert names of the rendered rules. */
+    let renderedAlerts: string[] = [];
 
     const runHelm = async (args: string[]) => {
       try {
@@ -325,6 +327,9 @@ describe(
         ],
       ).objects.find((o) => o.kind === 'PrometheusRule') as { spec: object } | undefined;
       assert.ok(rules, 'the chart rendered no PrometheusRule');
+      renderedAlerts = (rules.spec as { groups: { rules: { alert?: string }[] }[] }).groups
+        .flatMap((g) => g.rules.flatMap((r) => (r.alert === undefined ? [] : [r.alert])))
+        .sort();
       // A bounded token (TokenRequest), never logged; Prometheus re-reads credentials_file.
       const token = (
         await kubectl(cluster, ['create', 'token', 'prometheus', '-n', MONITORING_NS, '--duration=1h'])
@@ -429,6 +434,13 @@ describe(
       // Exactly one target per sidecar pod (the sts-ops port), none for the app containers.
       const active = (await prom.targets()).filter((x) => x.labels.namespace === APP_NS);
       assert.equal(active.length, 2, JSON.stringify(active.map((x) => x.scrapeUrl)));
+    });
+
+    test('Prometheus loaded every rendered alert rule and evaluates each without error', async () => {
+      const loaded = await prom.alertRules();
+      assert.deepEqual(loaded.map((r) => r.name).sort(), renderedAlerts);
+      // Every rule has been evaluated since the targets came up (2 s interval).
+      for (const r of loaded) assert.equal(r.health, 'ok', `${r.name}: ${r.health} ${r.lastError ?? ''}`);
     });
 
     test("every dashboard query evaluates, and the steady pod's panels have data", async (t) => {
@@ -558,7 +570,9 @@ describe(
         },
         ROTATION_DEADLINE_MS,
       );
-      const rotatedExp = Number((JSON.parse(rotated) as { tokenExp: unknown }).tokenExp);
+      // The log has the token's exp as an ISO time, the gauge as seconds since the epoch.
+      const rotatedExp = Date.parse(String((JSON.parse(rotated) as { tokenExp: unknown }).tokenExp)) / 1000;
+      assert.ok(Number.isFinite(rotatedExp), rotated);
       // Prometheus has scraped the sidecar since, and evaluated the rules on it.
       await waitForQuery(
         `sts_sidecar_token_expiry_timestamp_seconds{namespace="${APP_NS}", pod="${STEADY_POD}"} == ${rotatedExp}`,

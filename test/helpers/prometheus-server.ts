@@ -130,6 +130,14 @@ export class PrometheusServer {
     return (await this.#api<{ activeTargets: PromTarget[] }>('/api/v1/targets?state=active')).activeTargets;
   }
 
+  /** The loaded alerting rules, with their health after the last evaluation. */
+  async alertRules(): Promise<{ name: string; health: string; lastError?: string; query: string }[]> {
+    const data = await this.#api<{
+      groups: { rules: { name: string; health: string; lastError?: string; query: string }[] }[];
+    }>('/api/v1/rules?type=alert');
+    return data.groups.flatMap((g) => g.rules);
+  }
+
   /** `version` of GET /api/v1/status/buildinfo. */
   async version(): Promise<string> {
     return (await this.#api<{ version: string }>('/api/v1/status/buildinfo')).version;

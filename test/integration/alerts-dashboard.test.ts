@@ -143,18 +143,28 @@ test('promtool check rules accepts the rendered rules', needsBoth, async (t) => 
   assert.match(stdout, /SUCCESS: \d+ rules found/);
 });
 
-test('promtool check rules refuses a chart whose placeholder was not replaced', needsBoth, async (t) => {
-  const raw = parseYaml(await readFile(RULES_FILE, 'utf8')) as RuleSpec;
-  const dir = await promtoolDir(raw);
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  await assert.rejects(
-    run(promtool.path!, ['check', 'rules', join(dir, 'rules.yaml')]),
-    (e: Error & { stdout: string; stderr: string }) => {
-      assert.match(e.stdout + e.stderr, /"StsSidecarCredentialsExpiringSoon": could not parse expression/);
-      return true;
-    },
-  );
-});
+/** What promtool says about each placeholder left in the rules. */
+const UNREPLACED: Record<keyof typeof PLACEHOLDERS, RegExp> = {
+  '${CREDENTIALS_EXPIRING_MINUTES}': /"StsSidecarCredentialsExpiringSoon": could not parse expression/,
+  '${REFRESH_FAILING_WINDOW_MINUTES}': /"StsSidecarRefreshFailing": could not parse expression/,
+  '${REFRESH_FAILING_FOR_MINUTES}': /not a valid duration string: "\$\{REFRESH_FAILING_FOR_MINUTES\}m"/,
+};
+
+for (const [placeholder, refusal] of Object.entries(UNREPLACED))
+  test(`promtool check rules refuses a chart that left ${placeholder} in`, needsBoth, async (t) => {
+    let text = await readFile(RULES_FILE, 'utf8');
+    for (const [other, [, value]] of Object.entries(PLACEHOLDERS))
+      if (other !== placeholder) text = text.replaceAll(other, value);
+    const dir = await promtoolDir(parseYaml(text) as RuleSpec);
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    await assert.rejects(
+      run(promtool.path!, ['check', 'rules', join(dir, 'rules.yaml')]),
+      (e: Error & { stdout: string; stderr: string }) => {
+        assert.match(e.stdout + e.stderr, refusal);
+        return true;
+      },
+    );
+  });
 
 test(
   'promtool unit tests: each alert fires when it should and stays silent otherwise',
