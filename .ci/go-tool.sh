@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Test-only command-line tools built from their Go modules with `go install` (Go and the module
-# proxy only; no other network access): helm (chart lint/template, test/integration/helm-chart*)
-# and promtool (alert rules check and unit tests).
+# proxy only; no other network access): helm (chart lint/template, test/integration/helm-chart*),
+# promtool (alert rules check and unit tests) and prometheus (the server the Prometheus e2e suite,
+# test/e2e/prometheus.e2e.test.ts, runs against the real cluster).
 #
 #   bash .ci/go-tool.sh install <tool>   builds the pinned <tool> into $BIN_DIR (idempotent)
 #   bash .ci/go-tool.sh bin <tool>       prints the binary's path (exit 1 when not installed)
@@ -20,11 +21,15 @@ set -euo pipefail
 declare -A MODULE=(
   [helm]=helm.sh/helm/v3/cmd/helm
   [promtool]=github.com/prometheus/prometheus/cmd/promtool
+  [prometheus]=github.com/prometheus/prometheus/cmd/prometheus
 )
 declare -A VERSION=(
   [helm]=v3.19.5
   [promtool]=v0.315.0
 )
+# The server and promtool come from one module version, so the rules the unit tests check are
+# evaluated by the same engine that pages in the e2e suite.
+VERSION[prometheus]=${VERSION[promtool]}
 # How each tool is built. install: `go install module@version`. wrapped: inside a throwaway main
 # module that requires the tool's module and copies its replace directives. Prometheus's go.mod
 # has one (cloud.google.com/go, v0.313.x to v0.315.0), and `go install module@version` refuses any
@@ -33,21 +38,28 @@ declare -A VERSION=(
 declare -A BUILD=(
   [helm]=install
   [promtool]=wrapped
+  [prometheus]=wrapped
 )
 # -X flags for the tool's --version (go build stamps no version of its own). v0.315.0 -> 3.15.0.
 prometheus_release=${VERSION[promtool]#v0.}
 prometheus_release=${prometheus_release:0:1}.${prometheus_release:1}
 # Build tags. remove_all_sd: Prometheus's service-discovery plugins (cloud SDKs, client-go) are
 # behind this tag (plugins/plugin_*.go); promtool's rule check and unit tests need none of them,
-# and leaving them out is most of a cold build.
+# and leaving them out is most of a cold build. The server keeps Kubernetes SD only:
+# enable_kubernetes_sd re-enables plugins/plugin_kubernetes.go (`!remove_all_sd ||
+# enable_kubernetes_sd`). No builtinassets tag: web/ui/ui.go then serves the UI from ./web/ui on
+# disk (absent here), so the build needs no Node/pnpm UI build; the HTTP API the tests use is
+# unaffected.
 declare -A TAGS=(
   [helm]=""
   [promtool]="remove_all_sd"
+  [prometheus]="remove_all_sd,enable_kubernetes_sd"
 )
 declare -A LDFLAGS=(
   [helm]=""
   [promtool]="-X github.com/prometheus/common/version.Version=$prometheus_release -X github.com/prometheus/common/version.Branch=${VERSION[promtool]}"
 )
+LDFLAGS[prometheus]=${LDFLAGS[promtool]}
 
 # shellcheck source=lib/go-build-env.sh
 source "$(dirname "$0")/lib/go-build-env.sh"

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { missingPeer } from './required-peer.ts';
 
 /** Tools that `.ci/go-tool.sh` builds with `go install` (pinned versions live in that script). */
-export type GoTool = 'helm' | 'promtool';
+export type GoTool = 'helm' | 'promtool' | 'prometheus';
 
 const REPO_ROOT = join(import.meta.dirname, '..', '..');
 

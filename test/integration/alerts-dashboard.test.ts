@@ -18,7 +18,12 @@ const CHART = new URL('../../charts/sts-sidecar/', import.meta.url).pathname;
 const RULES_FILE = join(CHART, 'files', 'prometheus-rules.yaml');
 const DASHBOARD_FILE = join(CHART, 'files', 'grafana-dashboard.json');
 const PROMTOOL_FIXTURES = new URL('../fixtures/promtool/', import.meta.url).pathname;
-const PLACEHOLDER = '${CREDENTIALS_EXPIRING_MINUTES}';
+/** The rule file's placeholders, each with the value the first render test sets. */
+const PLACEHOLDERS = {
+  '${CREDENTIALS_EXPIRING_MINUTES}': ['prometheusRule.credentialsExpiringMinutes', '7'],
+  '${REFRESH_FAILING_WINDOW_MINUTES}': ['prometheusRule.refreshFailingWindowMinutes', '4'],
+  '${REFRESH_FAILING_FOR_MINUTES}': ['prometheusRule.refreshFailingForMinutes', '3'],
+} as const;
 
 const helm = findGoTool('helm');
 const promtool = findGoTool('promtool');
@@ -69,12 +74,12 @@ test('neither object is rendered by default', needsHelm, async () => {
 });
 
 test(
-  'the PrometheusRule ships files/prometheus-rules.yaml with the threshold filled in',
+  'the PrometheusRule ships files/prometheus-rules.yaml with the thresholds and durations filled in',
   needsHelm,
   async () => {
     const objects = await render([
       'prometheusRule.enabled=true',
-      'prometheusRule.credentialsExpiringMinutes=7',
+      ...Object.values(PLACEHOLDERS).map(([key, value]) => `${key}=${value}`),
       'prometheusRule.labels.release=kube-prometheus-stack',
     ]);
     const rule = only(objects, 'PrometheusRule');
@@ -83,15 +88,23 @@ test(
     assert.equal(rule.metadata.labels?.release, 'kube-prometheus-stack');
     assert.equal(rule.metadata.labels?.['app.kubernetes.io/component'], 'alerts');
     const source = await readFile(RULES_FILE, 'utf8');
-    assert.ok(source.includes(PLACEHOLDER), 'the rule file has the threshold placeholder');
-    // Single source: the shipped spec is the file, placeholder aside, nothing added or dropped.
-    assert.deepEqual(rule.spec, parseYaml(source.replaceAll(PLACEHOLDER, '7')));
+    let filled = source;
+    for (const [placeholder, [, value]] of Object.entries(PLACEHOLDERS)) {
+      assert.ok(source.includes(placeholder), `the rule file has the placeholder ${placeholder}`);
+      filled = filled.replaceAll(placeholder, value);
+    }
+    // Single source: the shipped spec is the file, placeholders aside, nothing added or dropped.
+    assert.deepEqual(rule.spec, parseYaml(filled));
     const expiring = alerts(rule.spec as RuleSpec).find(
       (r) => r.alert === 'StsSidecarCredentialsExpiringSoon',
     );
     assert.match(expiring!.expr, /< 7 \* 60\s*$/);
     assert.match(expiring!.annotations!.description!, /threshold 7\s+minutes/);
-    assert.doesNotMatch(JSON.stringify(rule.spec), /CREDENTIALS_EXPIRING_MINUTES/);
+    const failing = alerts(rule.spec as RuleSpec).find((r) => r.alert === 'StsSidecarRefreshFailing');
+    assert.equal(failing!.for, '3m');
+    assert.match(failing!.expr, /\[4m\]/);
+    assert.match(failing!.expr, /time\(\) - 4 \* 60\s*$/);
+    assert.doesNotMatch(JSON.stringify(rule.spec), /\$\{[A-Z_]+\}/);
   },
 );
 
@@ -130,18 +143,28 @@ test('promtool check rules accepts the rendered rules', needsBoth, async (t) => 
   assert.match(stdout, /SUCCESS: \d+ rules found/);
 });
 
-test('promtool check rules refuses a chart whose placeholder was not replaced', needsBoth, async (t) => {
-  const raw = parseYaml(await readFile(RULES_FILE, 'utf8')) as RuleSpec;
-  const dir = await promtoolDir(raw);
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  await assert.rejects(
-    run(promtool.path!, ['check', 'rules', join(dir, 'rules.yaml')]),
-    (e: Error & { stdout: string; stderr: string }) => {
-      assert.match(e.stdout + e.stderr, /"StsSidecarCredentialsExpiringSoon": could not parse expression/);
-      return true;
-    },
-  );
-});
+/** What promtool says about each placeholder left in the rules. */
+const UNREPLACED: Record<keyof typeof PLACEHOLDERS, RegExp> = {
+  '${CREDENTIALS_EXPIRING_MINUTES}': /"StsSidecarCredentialsExpiringSoon": could not parse expression/,
+  '${REFRESH_FAILING_WINDOW_MINUTES}': /"StsSidecarRefreshFailing": could not parse expression/,
+  '${REFRESH_FAILING_FOR_MINUTES}': /not a valid duration string: "\$\{REFRESH_FAILING_FOR_MINUTES\}m"/,
+};
+
+for (const [placeholder, refusal] of Object.entries(UNREPLACED))
+  test(`promtool check rules refuses a chart that left ${placeholder} in`, needsBoth, async (t) => {
+    let text = await readFile(RULES_FILE, 'utf8');
+    for (const [other, [, value]] of Object.entries(PLACEHOLDERS))
+      if (other !== placeholder) text = text.replaceAll(other, value);
+    const dir = await promtoolDir(parseYaml(text) as RuleSpec);
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    await assert.rejects(
+      run(promtool.path!, ['check', 'rules', join(dir, 'rules.yaml')]),
+      (e: Error & { stdout: string; stderr: string }) => {
+        assert.match(e.stdout + e.stderr, refusal);
+        return true;
+      },
+    );
+  });
 
 test(
   'promtool unit tests: each alert fires when it should and stays silent otherwise',

@@ -53,7 +53,7 @@ function queriesOfChart(): { where: string; use: MetricUse }[] {
     groups: { rules: { alert?: string; record?: string; expr: string }[] }[];
   };
   for (const r of rules.groups.flatMap((g) => g.rules))
-    for (const use of metricUses(r.expr.replaceAll('${CREDENTIALS_EXPIRING_MINUTES}', '10')))
+    for (const use of metricUses(r.expr.replace(/\$\{[A-Z_]+\}/g, '10')))
       out.push({ where: `alert ${r.alert ?? r.record}`, use });
   const dash = JSON.parse(readFileSync(new URL('grafana-dashboard.json', FILES), 'utf8')) as {
     panels: { title: string; targets?: { expr: string }[] }[];
