@@ -15,6 +15,7 @@ import type { Credentials } from '../src/credentials/credentials.ts';
 import { RefreshScheduler } from '../src/credentials/refresh-scheduler.ts';
 import { SidecarError } from '../src/errors.ts';
 import { HeapClock } from './simulate/heap-clock.ts';
+import { seededRandom } from '../test/helpers/seeded-random.ts';
 
 const PODS = Number(process.env.SIM_PODS) || 10_000;
 const SEED = Number(process.env.SIM_SEED) || 7;
@@ -25,18 +26,6 @@ const STS_LATENCY_MS = 50;
 // refresh (test/unit/timers.test.ts); a long slice keeps 10 000 schedulers fast to simulate.
 const WAKE_INTERVAL_MS = 15 * MIN;
 const RESULTS_FILE = join(new URL('..', import.meta.url).pathname, 'simulate-results.json');
-
-/** mulberry32: a small seeded PRNG, so every run prints the same figures. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 interface Pod {
   store: CredentialStore;
@@ -60,7 +49,7 @@ class Fleet {
 
   constructor(durationSeconds: number, seed: number) {
     this.durationSeconds = durationSeconds;
-    this.#random = seeded(seed);
+    this.#random = seededRandom(seed);
   }
 
   /** Starts a pod at virtual instant `at` (ms since t0). */
@@ -135,7 +124,7 @@ function rateFigures(calls: number[], pods: number): Record<string, number> {
 /** Pods started at random over the first lifetime: a fleet that has been running a while. */
 function steadyFleet(durationSeconds: number, seed: number): Fleet {
   const fleet = new Fleet(durationSeconds, seed);
-  const spread = seeded(seed + 1);
+  const spread = seededRandom(seed + 1);
   for (let i = 0; i < PODS; i++) fleet.startPodAt(spread() * durationSeconds * 1000);
   return fleet;
 }
@@ -150,7 +139,7 @@ async function rollout(): Promise<Record<string, number>> {
   const replaced = Math.round(PODS / 5);
   const fleet = steadyFleet(3600, SEED);
   await fleet.run(4 * HOUR);
-  const spread = seeded(SEED + 2);
+  const spread = seededRandom(SEED + 2);
   for (const pod of fleet.pods.slice(0, replaced)) void pod.scheduler.stop();
   for (let i = 0; i < replaced; i++) fleet.startPodAt(4 * HOUR + spread() * MIN);
   await fleet.run(10 * HOUR);

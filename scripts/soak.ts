@@ -18,6 +18,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import type { StsFault } from '../test/fakes/fake-sts.ts';
 import { SidecarProcess } from '../test/helpers/sidecar-process.ts';
+import { seededRandom } from '../test/helpers/seeded-random.ts';
 
 const SIDECARS = Number(process.env.SOAK_SIDECARS) || 2;
 const CYCLES = Number(process.env.SOAK_CYCLES) || 200;
@@ -50,17 +51,7 @@ const FAULTS: Array<{ name: string; fault: StsFault; times: [number, number] }> 
   { name: 'AccessDenied', fault: { code: 'AccessDenied', status: 403 }, times: [1, 1] },
 ];
 
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-const random = seeded(SEED);
+const random = seededRandom(SEED);
 const between = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
 const median = (xs: number[]): number => {

@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { S3_APP_IMAGE, STS_SIDECAR_IMAGE } from '../helpers/e2e-images.ts';
 import { findGoTool } from '../helpers/go-tools.ts';
-import { CHART_DIR, helmEnv, RENDER_FIXTURES, VALUE_SETS } from '../helpers/helm-chart.ts';
+import { CHART_DIR, RENDER_FIXTURES, VALUE_SETS } from '../helpers/helm-chart.ts';
 import {
   apply,
   describePod,
   findKubeCluster,
   getJson,
+  helmOn,
   jsonLogs,
   type KubeCluster,
   kubectl,
@@ -28,7 +28,6 @@ import { missingPeer } from '../helpers/required-peer.ts';
 // discovery, with the token the kubelet wrote and rotated; a Job; a pod deletion; every chart
 // value set against the API server; upgrade and uninstall.
 
-const execFileAsync = promisify(execFile);
 const CRDS_SCRIPT = fileURLToPath(new URL('../../.ci/crds.sh', import.meta.url));
 
 const found = await findKubeCluster();
@@ -111,20 +110,7 @@ describe(
     let firstTokenExp = '';
     let podCreatedAt = 0;
 
-    const runHelm = async (args: string[]) => {
-      try {
-        return (
-          await execFileAsync(helm, args, {
-            env: helmEnv(cluster.kubeconfig),
-            timeout: 5 * 60_000,
-            maxBuffer: 16 * 1024 * 1024,
-          })
-        ).stdout;
-      } catch (error) {
-        const e = error as Error & { stderr?: string };
-        throw new Error(`helm ${args.join(' ')}: ${e.stderr?.trim() || e.message}`, { cause: error });
-      }
-    };
+    const runHelm = (args: string[]) => helmOn(cluster, helm, args);
     const chartValues = [
       `image.repository=${STS_SIDECAR_IMAGE.ref.split(':')[0]}`,
       `image.tag=${STS_SIDECAR_IMAGE.ref.split(':')[1]}`,

@@ -1,18 +1,17 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { EXCHANGE_CODE_LABELS } from '../../src/metrics.ts';
 import { S3_APP_IMAGE, STS_SIDECAR_IMAGE } from '../helpers/e2e-images.ts';
 import { findGoTool } from '../helpers/go-tools.ts';
-import { CHART_DIR, helmEnv, renderChart } from '../helpers/helm-chart.ts';
+import { CHART_DIR, renderChart } from '../helpers/helm-chart.ts';
 import {
   apply,
   describePod,
   findKubeCluster,
+  helmOn,
   type KubeCluster,
   kubectl,
   waitForLogLine,
@@ -30,8 +29,6 @@ import { DISCOVERY_RBAC_FILE, scrapeConfigsFor } from '../helpers/prometheus-scr
 //
 // Runs beside kube.e2e.test.ts on the same cluster: its own release, namespaces (the webhook
 // injects only namespaces labelled sts-e2e-suite=prometheus) and MinIO ports.
-
-const execFileAsync = promisify(execFile);
 
 const found = await findKubeCluster();
 const helmTool = findGoTool('helm');
@@ -155,15 +152,7 @@ describe(
     /** The alert names of the rendered rules. */
     let renderedAlerts: string[] = [];
 
-    const runHelm = async (args: string[]) => {
-      try {
-        return (await execFileAsync(helm, args, { env: helmEnv(cluster.kubeconfig), timeout: 5 * 60_000 }))
-          .stdout;
-      } catch (error) {
-        const e = error as Error & { stderr?: string };
-        throw new Error(`helm ${args.join(' ')}: ${e.stderr?.trim() || e.message}`, { cause: error });
-      }
-    };
+    const runHelm = (args: string[]) => helmOn(cluster, helm, args);
 
     /** Polls the alerts until one matches; resolves with it and the time it was seen. */
     const waitForAlert = async (

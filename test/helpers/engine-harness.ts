@@ -9,6 +9,7 @@ import { FakeSts, type StsMode } from '../fakes/fake-sts.ts';
 import { OidcIssuer, type SignTokenOptions } from '../fakes/oidc-issuer.ts';
 import { KubeletTokenVolume } from './kubelet-token-volume.ts';
 import { VirtualClock } from './virtual-clock.ts';
+import { seededRandom } from './seeded-random.ts';
 
 export const AUDIENCE = 'sts.example.test';
 export const ROLE_ARN = 'arn:aws:iam:::role/app';
@@ -25,18 +26,6 @@ export interface EngineHarnessOptions {
   noToken?: boolean;
   /** Deterministic random source; default a seeded PRNG. */
   random?: () => number;
-}
-
-/** A small deterministic PRNG (mulberry32) so jittered schedules are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 /**

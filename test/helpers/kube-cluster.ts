@@ -2,6 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
+import { helmEnv } from './helm-chart.ts';
 import { missingPeer } from './required-peer.ts';
 
 const execFileAsync = promisify(execFile);
@@ -12,6 +13,8 @@ const START_HINT =
   'run bash .ci/peers/kube.sh install, bash .ci/build-images.sh all, then bash .ci/peers/kube.sh start (.ci/run does)';
 /** Cap on any one kubectl call; the watches below set their own. */
 const KUBECTL_TIMEOUT_MS = 60_000;
+/** Cap on a helm call: `--wait` installs pass their own, shorter `--timeout`. */
+const HELM_TIMEOUT_MS = 5 * 60_000;
 /** kubectl output can be a whole pod list or a log; far below this. */
 const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 
@@ -68,6 +71,26 @@ export async function kubectl(
   } catch (error) {
     const e = error as Error & { stderr?: string };
     throw new Error(`kubectl ${args.join(' ')}: ${e.stderr?.trim() || e.message}`, { cause: error });
+  }
+}
+
+/**
+ * Runs helm against the cluster (its kubeconfig, nothing from the machine's helm config);
+ * resolves with stdout, rejects with helm's stderr in the message.
+ */
+export async function helmOn(cluster: KubeCluster, helm: string, args: string[]): Promise<string> {
+  try {
+    return (
+      await execFileAsync(helm, args, {
+        env: helmEnv(cluster.kubeconfig),
+        timeout: HELM_TIMEOUT_MS,
+        maxBuffer: MAX_OUTPUT_BYTES,
+        encoding: 'utf8',
+      })
+    ).stdout;
+  } catch (error) {
+    const e = error as Error & { stderr?: string };
+    throw new Error(`helm ${args.join(' ')}: ${e.stderr?.trim() || e.message}`, { cause: error });
   }
 }
 

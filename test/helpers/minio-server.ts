@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
@@ -8,9 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
-
-const execFileAsync = promisify(execFile);
+import { netnsHttp } from './netns-http.ts';
 
 /** Where `.ci/peers/minio.sh install` puts the binary. */
 const CACHE_BIN = join(
@@ -232,26 +230,7 @@ export class MinioServer {
       });
       return { status: res.status, body: await res.text() };
     }
-    const { stdout } = await execFileAsync(
-      'nsenter',
-      [
-        `--net=${this.#netns}`,
-        '--',
-        'curl',
-        '-sS',
-        '--max-time',
-        '5',
-        '-w',
-        '\n%{http_code}',
-        ...(form === undefined
-          ? []
-          : ['-H', 'content-type: application/x-www-form-urlencoded', '--data', form]),
-        `${this.url}${path}`,
-      ],
-      { encoding: 'utf8', maxBuffer: 1024 * 1024, timeout: 10_000 },
-    );
-    const cut = stdout.lastIndexOf('\n');
-    return { status: Number(stdout.slice(cut + 1)), body: stdout.slice(0, cut) };
+    return netnsHttp(this.#netns, `${this.url}${path}`, form === undefined ? {} : { form });
   }
 
   /** SIGTERM, then SIGKILL after 5 s; removes the data dir. */

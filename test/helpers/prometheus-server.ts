@@ -1,11 +1,9 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
-
-const execFileAsync = promisify(execFile);
+import { netnsHttp } from './netns-http.ts';
 
 /** Readiness deadline: an empty TSDB and two SD configs start in ~1 s here. */
 const START_DEADLINE_MS = 30_000;
@@ -158,23 +156,7 @@ export class PrometheusServer {
   }
 
   async #get(path: string): Promise<{ status: number; body: string }> {
-    const { stdout } = await execFileAsync(
-      'nsenter',
-      [
-        `--net=${this.#netns}`,
-        '--',
-        'curl',
-        '-sS',
-        '--max-time',
-        '10',
-        '-w',
-        '\n%{http_code}',
-        `${this.url}${path}`,
-      ],
-      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 15_000 },
-    );
-    const cut = stdout.lastIndexOf('\n');
-    return { status: Number(stdout.slice(cut + 1)), body: stdout.slice(0, cut) };
+    return netnsHttp(this.#netns, `${this.url}${path}`, { timeoutMs: 10_000, maxBytes: 64 * 1024 * 1024 });
   }
 
   /** SIGTERM, then SIGKILL after 10 s; removes the config and data dir. */
