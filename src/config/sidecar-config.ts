@@ -2,7 +2,8 @@ import { validateSessionPolicy } from './session-policy.ts';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
-import { ConfigError, type ConfigIssue } from '../errors.ts';
+import { ConfigError, type ConfigIssue } from '../shared/errors.ts';
+import { LOG_LEVELS, type LogLevel } from '../shared/log.ts';
 import {
   AUTH_TOKEN_SOURCES,
   type AuthTokenSource,
@@ -10,8 +11,6 @@ import {
   ENV_POD_NAMESPACE,
   FLAVORS,
   type Flavor,
-  LOG_LEVELS,
-  type LogLevel,
   SIDECAR_OPTIONS,
   type SidecarOptionKey,
   type SidecarOptionSpec,

@@ -1,3 +1,5 @@
+import { LOG_LEVELS } from '../shared/log.ts';
+
 /**
  * The sidecar's options: one row each, the single source for flag parsing, `--help` and the
  * README's configuration table (a test checks the README against this list).
@@ -43,9 +45,6 @@ export type Flavor = (typeof FLAVORS)[number];
 
 export const AUTH_TOKEN_SOURCES = ['generate', 'file'] as const;
 export type AuthTokenSource = (typeof AUTH_TOKEN_SOURCES)[number];
-
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Where the projected token lands when the webhook injects the sidecar. */
 export const DEFAULT_TOKEN_FILE = '/var/run/secrets/sts-sidecar/serviceaccount/token';

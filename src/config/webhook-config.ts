@@ -1,11 +1,41 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
-import { ConfigError, type ConfigIssue } from '../errors.ts';
-import { type InjectionDefaults, parseQuantity, parseWhole, validateUrl } from '../webhook/injection-plan.ts';
-import type { SidecarImage } from '../webhook/pod-patch.ts';
-import { FLAVORS, LOG_LEVELS, type LogLevel } from './sidecar-options.ts';
+import { ConfigError, type ConfigIssue } from '../shared/errors.ts';
+import { LOG_LEVELS, type LogLevel } from '../shared/log.ts';
+import { FLAVORS } from './sidecar-options.ts';
+import { parseQuantity, parseWhole, validateUrl } from './validators.ts';
 import { IMAGE_PULL_POLICIES, WEBHOOK_OPTIONS, type WebhookOptionKey } from './webhook-options.ts';
+
+/** What the sidecar container is built from, beyond the plan (webhook flags). */
+export interface SidecarImage {
+  readonly image: string;
+  readonly imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  /**
+   * Pod fsGroup added when the pod has none, so the 0440 auth-token file is readable by every
+   * container: the in-memory emptyDir becomes group-owned by it with the setgid bit, the file
+   * inherits the group, and every container of the pod has it as a supplementary group.
+   */
+  readonly fsGroup: number;
+}
+
+/**
+ * The webhook's own defaults for the annotations (flags of `sts-sidecar webhook`). `undefined`
+ * means "no default": the pod or its ServiceAccount must set it, where it is required.
+ */
+export interface InjectionDefaults {
+  readonly stsEndpoint: string | undefined;
+  readonly flavor: string | undefined;
+  readonly roleArn: string | undefined;
+  readonly audience: string | undefined;
+  readonly tokenExpirationSeconds: string;
+  readonly durationSeconds: string;
+  readonly s3Endpoint: string | undefined;
+  readonly cpuRequest: string;
+  readonly memoryRequest: string;
+  readonly cpuLimit: string;
+  readonly memoryLimit: string;
+}
 
 /** The validated, frozen configuration of the webhook. */
 export interface WebhookConfig {

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { isSidecarError, SidecarError } from '../errors.ts';
+import { isSidecarError, SidecarError } from '../shared/errors.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import type { CredentialStore } from './credential-store.ts';
 import type { Credentials } from './credentials.ts';

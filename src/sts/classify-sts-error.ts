@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../errors.ts';
+import type { ErrorCode } from '../shared/errors.ts';
 import { NON_XML_ERROR } from './sts-error-body.ts';
 
 /** What we learned from one failed STS call, before it becomes a SidecarError. */

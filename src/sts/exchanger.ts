@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-sts';
 import type { Flavor } from '../config/sidecar-options.ts';
 import type { Credentials } from '../credentials/credentials.ts';
-import { SidecarError } from '../errors.ts';
+import { SidecarError } from '../shared/errors.ts';
 import { classifyStsError } from './classify-sts-error.ts';
 import { addResponseGuardMiddleware } from './response-guard.ts';
 import { addStsErrorBodyMiddleware } from './sts-error-body.ts';

@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SecureContextOptions } from 'node:tls';
-import { SidecarError } from '../errors.ts';
-import type { Logger } from '../log.ts';
+import { SidecarError } from '../shared/errors.ts';
+import type { Logger } from '../shared/log.ts';
 import type { MutationOutcome } from './mutator.ts';
 import type { Pod } from './pod-types.ts';
 import type { WebhookMetrics } from './webhook-metrics.ts';

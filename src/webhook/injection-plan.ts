@@ -1,6 +1,8 @@
 import { validateSessionPolicy } from '../config/session-policy.ts';
 import { DEFAULT_AUTH_TOKEN_FILE, FLAVORS, type Flavor } from '../config/sidecar-options.ts';
-import { AnnotationError, type AnnotationIssue } from '../errors.ts';
+import type { InjectionDefaults } from '../config/webhook-config.ts';
+import { parseQuantity, parseWhole, validateUrl } from '../config/validators.ts';
+import { AnnotationError, type AnnotationIssue } from '../shared/errors.ts';
 import {
   ANNOTATION_AUDIENCE,
   ANNOTATION_CPU_LIMIT,
@@ -42,24 +44,6 @@ export const NO_API_TOKEN_VOLUME_NAME = 'sts-sidecar-no-api-token';
 export const API_TOKEN_MOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 /** Directory of the auth token, mounted into the sidecar (rw) and the apps (ro). */
 export const AUTH_MOUNT_DIR = DEFAULT_AUTH_TOKEN_FILE.slice(0, DEFAULT_AUTH_TOKEN_FILE.lastIndexOf('/'));
-
-/**
- * The webhook's own defaults for the annotations (flags of `sts-sidecar webhook`). `undefined`
- * means "no default": the pod or its ServiceAccount must set it, where it is required.
- */
-export interface InjectionDefaults {
-  readonly stsEndpoint: string | undefined;
-  readonly flavor: string | undefined;
-  readonly roleArn: string | undefined;
-  readonly audience: string | undefined;
-  readonly tokenExpirationSeconds: string;
-  readonly durationSeconds: string;
-  readonly s3Endpoint: string | undefined;
-  readonly cpuRequest: string;
-  readonly memoryRequest: string;
-  readonly cpuLimit: string;
-  readonly memoryLimit: string;
-}
 
 /** Sidecar resources, Kubernetes quantities as written. */
 export interface SidecarResources {
@@ -111,24 +95,6 @@ const MAX_DURATION: Record<Flavor, number> = { rgw: 43_200, aws: 43_200, minio: 
 /** Annotation range of the refresh bound; the sidecar's own flag takes 1-43200 (sidecar-config.ts). */
 const MIN_MAX_REFRESH_INTERVAL = 60;
 const MAX_MAX_REFRESH_INTERVAL = 43_200;
-const QUANTITY = /^\+?(\d+(\.\d*)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
-const SUFFIX: Record<string, number> = {
-  '': 1,
-  m: 1e-3,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
-
 const POD_ONLY = new Set(ANNOTATIONS.filter((a) => a.scope === 'pod').map((a) => a.key));
 
 /**
@@ -330,49 +296,4 @@ function checkNameClashes(pod: Pod, problem: (key: string, from: string, text: s
         'pod',
         `the pod already has a volume named "${v.name}"; rename it or drop the label.`,
       );
-}
-
-/** Parses a whole number in [min, max]; reports the range otherwise. */
-export function parseWhole(
-  value: string | undefined,
-  min: number,
-  max: number,
-  report: (text: string) => void,
-): number | undefined {
-  if (value === undefined || !/^\d{1,9}$/.test(value)) {
-    report(`"${value ?? ''}" is not a whole number; use a value from ${min} to ${max}.`);
-    return undefined;
-  }
-  const n = Number(value);
-  if (n < min || n > max) {
-    report(`${n} is out of range; use a value from ${min} to ${max}.`);
-    return undefined;
-  }
-  return n;
-}
-
-/** A Kubernetes resource quantity as a number (cores or bytes), or undefined when malformed. */
-export function parseQuantity(value: string | undefined): number | undefined {
-  const m = value === undefined ? null : QUANTITY.exec(value);
-  if (!m) return undefined;
-  return Number(m[1]) * SUFFIX[m[3] ?? '']!;
-}
-
-/** An http(s) URL without credentials, normalised by WHATWG URL. */
-export function validateUrl(value: string | undefined, report: (text: string) => void): string | undefined {
-  if (value === undefined) {
-    report('is required: the URL of the store, e.g. https://rgw.example.internal.');
-    return undefined;
-  }
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    report(`"${value}" is not a URL: expected http(s)://host[:port].`);
-    return undefined;
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') report('must start with https:// or http://.');
-  else if (url.username !== '' || url.password !== '') report('must not carry user:password.');
-  else return url.toString();
-  return undefined;
 }

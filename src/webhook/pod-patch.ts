@@ -6,6 +6,7 @@ import {
   SIDECAR_OPTIONS,
   type SidecarOptionKey,
 } from '../config/sidecar-options.ts';
+import type { SidecarImage } from '../config/webhook-config.ts';
 import { ANNOTATION_STATUS, STATUS_INJECTED } from './annotations.ts';
 export { AUTH_MOUNT_DIR } from './injection-plan.ts';
 import {
@@ -25,18 +26,6 @@ export interface JsonPatchOp {
   op: 'add';
   path: string;
   value: unknown;
-}
-
-/** What the sidecar container is built from, beyond the plan (webhook flags). */
-export interface SidecarImage {
-  readonly image: string;
-  readonly imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
-  /**
-   * Pod fsGroup added when the pod has none, so the 0440 auth-token file is readable by every
-   * container: the in-memory emptyDir becomes group-owned by it with the setgid bit, the file
-   * inherits the group, and every container of the pod has it as a supplementary group.
-   */
-  readonly fsGroup: number;
 }
 
 /** Env names the SDKs read (research/anchors.md table (b)). */

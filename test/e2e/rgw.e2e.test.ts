@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, type TestContext, test } from 'node:test';
-import { ERROR_CATALOGUE, type ErrorCode, retryClassOf } from '../../src/errors.ts';
+import { ERROR_CATALOGUE, type ErrorCode, retryClassOf } from '../../src/shared/errors.ts';
 import { classifyStsError } from '../../src/sts/classify-sts-error.ts';
 import { parseStsErrorBody, StsErrorResponse } from '../../src/sts/sts-error-body.ts';
 import { FakeSts } from '../fakes/fake-sts.ts';

@@ -3,10 +3,10 @@ import { once } from 'node:events';
 import { request as httpRequest, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { test } from 'node:test';
-import { generateAuthToken } from '../../src/server/auth-token.ts';
-import { createCredentialsServer } from '../../src/server/credentials-server.ts';
-import { closeGracefully, listen } from '../../src/server/http-lifecycle.ts';
-import { createOpsServer } from '../../src/server/ops-server.ts';
+import { generateAuthToken } from '../../src/sidecar/auth-token.ts';
+import { createCredentialsServer } from '../../src/sidecar/credentials-server.ts';
+import { closeGracefully, listen } from '../../src/shared/http-lifecycle.ts';
+import { createSidecarOpsServer } from '../../src/sidecar/sidecar-app.ts';
 import { EngineHarness } from '../helpers/engine-harness.ts';
 
 const MIN = 60_000;
@@ -29,7 +29,7 @@ async function serve(t: { after: (fn: () => Promise<void>) => void }, options = 
     path: PATH,
     authToken: () => Buffer.from(token),
   });
-  const ops = createOpsServer({ store: h.sidecar.store, metrics: h.metrics });
+  const ops = createSidecarOpsServer({ store: h.sidecar.store, metrics: h.metrics });
   const a = await listen(credentials, '127.0.0.1', 0);
   const b = await listen(ops, '127.0.0.1', 0);
   t.after(async () => {

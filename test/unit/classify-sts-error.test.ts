@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { retryClassOf } from '../../src/errors.ts';
+import { retryClassOf } from '../../src/shared/errors.ts';
 import { classifyStsError } from '../../src/sts/classify-sts-error.ts';
 
 function sdkError(name: string, httpStatusCode?: number): Error {

@@ -2,7 +2,7 @@
 // handed to prom-client at each collect: every request must show up exactly once.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SidecarMetrics } from '../../src/metrics.ts';
+import { SidecarMetrics } from '../../src/sidecar/sidecar-metrics.ts';
 
 async function requestCounts(metrics: SidecarMetrics): Promise<Record<string, number>> {
   const text = await metrics.registry.metrics();

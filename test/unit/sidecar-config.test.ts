@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { deriveSessionName, loadSidecarConfig } from '../../src/config/sidecar-config.ts';
 import { DEFAULT_TOKEN_FILE } from '../../src/config/sidecar-options.ts';
-import { ConfigError } from '../../src/errors.ts';
+import { ConfigError } from '../../src/shared/errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sts-sidecar-config-'));
 const caFile = join(dir, 'ca.pem');

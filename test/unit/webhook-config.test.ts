@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadWebhookConfig } from '../../src/config/webhook-config.ts';
-import { ConfigError } from '../../src/errors.ts';
+import { ConfigError } from '../../src/shared/errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sts-webhook-config-'));
 const cert = join(dir, 'tls.crt');

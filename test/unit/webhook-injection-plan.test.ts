@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AnnotationError } from '../../src/errors.ts';
-import { buildInjectionPlan, type InjectionPlan, parseQuantity } from '../../src/webhook/injection-plan.ts';
+import { AnnotationError } from '../../src/shared/errors.ts';
+import { parseQuantity } from '../../src/config/validators.ts';
+import { buildInjectionPlan, type InjectionPlan } from '../../src/webhook/injection-plan.ts';
 import { buildPodPatch, escapePointer } from '../../src/webhook/pod-patch.ts';
 import type { Pod } from '../../src/webhook/pod-types.ts';
 import { GOLDEN_DEFAULTS, GOLDEN_IMAGE } from '../fixtures/webhook/golden-setup.ts';

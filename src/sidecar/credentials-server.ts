@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { CredentialStore } from '../credentials/credential-store.ts';
 import type { Credentials } from '../credentials/credentials.ts';
-import type { SidecarMetrics } from '../metrics.ts';
+import type { SidecarMetrics } from './sidecar-metrics.ts';
 import { authTokenMatches } from './auth-token.ts';
-import { capConnections } from './connection-cap.ts';
+import { capConnections } from '../shared/connection-cap.ts';
 
 /** The ECS container-credentials JSON every SDK parses (research table b). */
 export interface EcsCredentialsBody {

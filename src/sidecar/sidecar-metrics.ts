@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { ERROR_CODES, type ErrorCode } from './errors.ts';
+import { ERROR_CODES, type ErrorCode } from '../shared/errors.ts';
 
 /** Label value of `result` on the exchange counter. */
 export type ExchangeResult = 'success' | 'failure';

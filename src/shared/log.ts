@@ -1,8 +1,11 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
-import type { LogLevel } from './config/sidecar-options.ts';
 import { isSidecarError } from './errors.ts';
 
 export type { Logger } from 'pino';
+
+/** pino's levels, as the --log-level options of every subcommand accept them. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /**
  * Field names that may hold a secret anywhere in a log object. Code should never log these in

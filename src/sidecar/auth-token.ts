@@ -1,8 +1,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { SidecarError } from '../errors.ts';
-import { FileTooLargeError, readFileAtMost } from '../read-bounded-file.ts';
+import { SidecarError } from '../shared/errors.ts';
+import { FileTooLargeError, readFileAtMost } from '../shared/read-bounded-file.ts';
 
 /** Our tokens are 64 characters; an operator's should be similar. Anything past this is a wrong file. */
 const MAX_AUTH_TOKEN_FILE_BYTES = 4 * 1024;
