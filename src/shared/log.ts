@@ -49,12 +49,41 @@ export function createLogger(options: LoggerOptions): Logger {
   );
 }
 
+/** How many causes deep {@link serializeError} follows a chain. */
+const MAX_CAUSE_DEPTH = 3;
+/** Stack frames kept for a foreign cause: enough to find a bug, short enough for one log line. */
+const MAX_STACK_FRAMES = 5;
+
 /**
- * Logs only what an operator needs from an error. A raw SDK error carries the HTTP response
- * and request, which must not reach the logs, so it is never serialised whole.
+ * Logs only what an operator needs from an error, cause included. Our own errors (SidecarError)
+ * keep code, message and details: their messages are written to be safe. A foreign error (an SDK
+ * or fs error, a bug) keeps only its type, its errno-style code and a few stack frames, never its
+ * message: a raw SDK error carries the HTTP response and request, and an unexpected message could
+ * carry anything, secrets included (the STS message that matters is already scrubbed into ours).
  */
-export function serializeError(error: unknown): Record<string, unknown> {
-  if (isSidecarError(error)) return { code: error.code, message: error.message, ...error.details };
-  if (error instanceof Error) return { type: error.name, message: error.message };
-  return { message: String(error) };
+export function serializeError(error: unknown, depth = 0): Record<string, unknown> {
+  const out: Record<string, unknown> = isSidecarError(error)
+    ? { code: error.code, message: error.message, ...error.details }
+    : error instanceof Error
+      ? depth === 0
+        ? { type: error.name, message: error.message }
+        : foreignCause(error)
+      : { message: depth === 0 ? String(error) : typeof error };
+  const cause = error instanceof Error ? error.cause : undefined;
+  if (cause !== undefined && depth < MAX_CAUSE_DEPTH) out.cause = serializeError(cause, depth + 1);
+  return out;
+}
+
+function foreignCause(error: Error): Record<string, unknown> {
+  const code = (error as { code?: unknown }).code;
+  const frames = (error.stack ?? '')
+    .split('\n')
+    .filter((line) => line.trimStart().startsWith('at '))
+    .slice(0, MAX_STACK_FRAMES)
+    .map((line) => line.trim());
+  return {
+    type: error.name,
+    ...(typeof code === 'string' ? { errno: code } : {}),
+    ...(frames.length > 0 ? { stack: frames } : {}),
+  };
 }

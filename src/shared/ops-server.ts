@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { capConnections } from './connection-cap.ts';
+import { sendError } from './http-error.ts';
 
 /** Probes and a scrape or two at a time; more is not a client we serve (issue #13, item 9). */
 export const MAX_OPS_CONNECTIONS = 32;
@@ -25,13 +26,14 @@ export interface OpsServerOptions {
  * - /readyz: 200 while `ready()` holds (the sidecar: servable credentials, its native-sidecar
  *   startupProbe; the webhook: its HTTPS listener is up and not draining).
  * - /metrics: Prometheus text from the subcommand's registry.
+ * Errors are the JSON body of shared/http-error.ts; /readyz stays plain text for people and probes.
  */
 export function createOpsServer(options: OpsServerOptions): Server {
   const { registry } = options;
   const server = createServer({ headersTimeout: 5_000, requestTimeout: 10_000 }, (req, res) => {
     const path = (req.url ?? '').split('?', 1)[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      sendError(res, 'HTTP_METHOD_NOT_ALLOWED', 'Use GET or HEAD.', { allow: 'GET, HEAD' });
     } else if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (path === '/readyz') {
@@ -42,10 +44,10 @@ export function createOpsServer(options: OpsServerOptions): Server {
     } else if (path === '/metrics') {
       registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-        () => res.writeHead(500).end(),
+        () => sendError(res, 'INTERNAL_ERROR', 'Collecting the metrics failed.'),
       );
     } else {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      sendError(res, 'HTTP_NOT_FOUND', 'The ops listener serves /healthz, /readyz and /metrics.');
     }
   });
   capConnections(server, { max: MAX_OPS_CONNECTIONS, onEvict: options.onEvict ?? (() => undefined) });

@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { CredentialStore } from '../credentials/credential-store.ts';
 import type { Credentials } from '../credentials/credentials.ts';
+import type { ErrorCode } from '../shared/errors.ts';
+import { httpStatusOf, JSON_HEADERS, toErrorBody } from '../shared/http-error.ts';
 import type { SidecarMetrics } from './sidecar-metrics.ts';
 import { authTokenMatches } from './auth-token.ts';
 import { capConnections } from '../shared/connection-cap.ts';
@@ -59,23 +61,6 @@ const KEEP_ALIVE_TIMEOUT_MS = 30_000;
 // Node enforces the two timeouts above only when it sweeps connections (every 30 s by default);
 // sweep every second so a slowloris client is cut off close to HEADERS_TIMEOUT_MS.
 const CONNECTIONS_CHECK_INTERVAL_MS = 1_000;
-
-/**
- * The error body: `Code`/`Message` as the JS and Python SDKs read them, and `code`/`message`
- * as both AWS Java SDKs read them (otherwise they report `Error Code: null`; issue #13, item 8).
- */
-export interface EcsErrorBody {
-  Code: string;
-  Message: string;
-  code: string;
-  message: string;
-}
-
-export function toEcsErrorBody(code: string, message: string): EcsErrorBody {
-  return { Code: code, Message: message, code, message };
-}
-
-const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
 
 /**
  * The loopback ECS-style credentials endpoint: the only place where errors become HTTP. It
@@ -146,14 +131,9 @@ export function createCredentialsServer(options: CredentialsServerOptions): Serv
     body: Buffer;
     headers?: Record<string, string>;
   }
-  const error = (
-    status: number,
-    code: string,
-    message: string,
-    headers?: Record<string, string>,
-  ): Answer => ({
-    status,
-    body: Buffer.from(JSON.stringify(toEcsErrorBody(code, message))),
+  const error = (code: ErrorCode, message: string, headers?: Record<string, string>): Answer => ({
+    status: httpStatusOf(code),
+    body: Buffer.from(JSON.stringify(toErrorBody(code, message))),
     ...(headers ? { headers } : {}),
   });
 
@@ -163,21 +143,19 @@ export function createCredentialsServer(options: CredentialsServerOptions): Serv
     const pathname = url === path ? path : url.split('?', 1)[0];
     const headers = scanHeaders(req.rawHeaders);
     if (headers.proxied)
-      return error(403, 'ProxiedRequestRefused', 'Requests relayed by a proxy are refused.');
-    if (pathname !== path) return error(404, 'NotFound', `Credentials are served at ${path}.`);
-    if (req.method !== 'GET') return error(405, 'MethodNotAllowed', 'Use GET.', { allow: 'GET' });
+      return error('HTTP_PROXIED_REQUEST_REFUSED', 'Requests relayed by a proxy are refused.');
+    if (pathname !== path) return error('HTTP_NOT_FOUND', `Credentials are served at ${path}.`);
+    if (req.method !== 'GET') return error('HTTP_METHOD_NOT_ALLOWED', 'Use GET.', { allow: 'GET' });
     if (headers.body)
-      return error(400, 'BodyNotAllowed', 'A credentials request has no body.', { connection: 'close' });
+      return error('HTTP_BODY_NOT_ALLOWED', 'A credentials request has no body.', { connection: 'close' });
     if (!authTokenMatches(headers.authorization, options.authToken()))
       return error(
-        401,
-        'Unauthorized',
+        'HTTP_UNAUTHORIZED',
         'Missing or wrong Authorization header: send the contents of AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE.',
       );
     const credentials = store.servable();
     if (credentials === undefined)
       return error(
-        503,
         'NO_VALID_CREDENTIALS',
         'No credentials with at least 60 s left are held; retry shortly.',
         { 'retry-after': String(RETRY_AFTER_SECONDS) },

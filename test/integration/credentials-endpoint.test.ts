@@ -97,40 +97,58 @@ test('every status code comes from its cause', { timeout: 20_000 }, async (t) =>
   );
 
   const cases: Array<[string, Parameters<typeof call>[1], string, number, string]> = [
-    ['no Authorization header', {}, PATH, 401, 'Unauthorized'],
+    ['no Authorization header', {}, PATH, 401, 'HTTP_UNAUTHORIZED'],
     [
       'wrong token, same length',
       { headers: { authorization: generateAuthToken() } },
       PATH,
       401,
-      'Unauthorized',
+      'HTTP_UNAUTHORIZED',
     ],
-    ['wrong token, other length', { headers: { authorization: `${token}x` } }, PATH, 401, 'Unauthorized'],
+    [
+      'wrong token, other length',
+      { headers: { authorization: `${token}x` } },
+      PATH,
+      401,
+      'HTTP_UNAUTHORIZED',
+    ],
     [
       'token with a Bearer prefix',
       { headers: { authorization: `Bearer ${token}` } },
       PATH,
       401,
-      'Unauthorized',
+      'HTTP_UNAUTHORIZED',
     ],
     // Node keeps the first of two Authorization headers; the endpoint refuses the ambiguity.
-    ['two Authorization headers', { headers: { authorization: [token, token] } }, PATH, 401, 'Unauthorized'],
-    ['wrong path', { headers: auth }, '/v1/credentialsX', 404, 'NotFound'],
-    ['POST', { method: 'POST', headers: auth }, PATH, 405, 'MethodNotAllowed'],
-    ['a body', { headers: { ...auth, 'content-length': '1' }, body: 'x' }, PATH, 400, 'BodyNotAllowed'],
+    [
+      'two Authorization headers',
+      { headers: { authorization: [token, token] } },
+      PATH,
+      401,
+      'HTTP_UNAUTHORIZED',
+    ],
+    ['wrong path', { headers: auth }, '/v1/credentialsX', 404, 'HTTP_NOT_FOUND'],
+    ['POST', { method: 'POST', headers: auth }, PATH, 405, 'HTTP_METHOD_NOT_ALLOWED'],
+    [
+      'a body',
+      { headers: { ...auth, 'content-length': '1' }, body: 'x' },
+      PATH,
+      400,
+      'HTTP_BODY_NOT_ALLOWED',
+    ],
     [
       'a chunked body',
       { headers: { ...auth, 'transfer-encoding': 'chunked' }, body: 'x' },
       PATH,
       400,
-      'BodyNotAllowed',
+      'HTTP_BODY_NOT_ALLOWED',
     ],
     [
       'X-Forwarded-For',
       { headers: { ...auth, 'x-forwarded-for': '10.0.0.1' } },
       PATH,
       403,
-      'ProxiedRequestRefused',
+      'HTTP_PROXIED_REQUEST_REFUSED',
     ],
   ];
   for (const [name, options, path, status, code] of cases) {

@@ -189,7 +189,8 @@ test('malformed AdmissionReviews get 400 with a clear body, and the webhook keep
     const reply = await post(env, c.body);
     assert.equal(reply.status, 400, c.name);
     assert.equal(reply.body.code, 'ADMISSION_REVIEW_INVALID', c.name);
-    assert.match(reply.body.error as string, c.message, c.name);
+    assert.equal(reply.body.Code, 'ADMISSION_REVIEW_INVALID', c.name);
+    assert.match(reply.body.message as string, c.message, c.name);
   }
   assert.equal((await post(env, '', { method: 'GET' })).status, 405);
   assert.equal((await post(env, reviewOf(pod), { path: '/other' })).status, 404);
