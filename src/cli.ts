@@ -1,3 +1,4 @@
+import { optionDoc } from './config/option-spec.ts';
 import { SIDECAR_OPTIONS } from './config/sidecar-options.ts';
 import { WEBHOOK_OPTIONS } from './config/webhook-options.ts';
 import { isSidecarError } from './shared/errors.ts';
@@ -18,7 +19,7 @@ export const EXIT_USAGE = 2;
 function usage(): string {
   const rows = SIDECAR_OPTIONS.map((o) => {
     const def = o.defaultValue === undefined ? '' : ` (default: ${o.defaultValue})`;
-    return `  --${o.flag.padEnd(22)} ${o.env}\n      ${o.doc}${def}`;
+    return `  --${o.flag.padEnd(22)} ${o.env}\n      ${optionDoc(o)}${def}`;
   });
   return [
     `sts-sidecar ${VERSION}`,
@@ -39,7 +40,7 @@ function usage(): string {
 function webhookUsage(): string {
   const rows = WEBHOOK_OPTIONS.map((o) => {
     const def = o.defaultValue === undefined ? '' : ` (default: ${o.defaultValue})`;
-    return `  --${o.flag.padEnd(32)} ${o.env}\n      ${o.doc}${def}`;
+    return `  --${o.flag.padEnd(32)} ${o.env}\n      ${optionDoc(o)}${def}`;
   });
   return [
     `sts-sidecar ${VERSION}`,

@@ -5,7 +5,7 @@ import {
   type AssumeRoleWithWebIdentityCommandOutput,
   STSClient,
 } from '@aws-sdk/client-sts';
-import type { Flavor } from '../config/sidecar-options.ts';
+import type { Flavor } from '../config/stores.ts';
 import type { Credentials } from '../credentials/credentials.ts';
 import { hintOf, SidecarError } from '../shared/errors.ts';
 import { classifyStsError } from './classify-sts-error.ts';

@@ -84,7 +84,7 @@ const invalid: {
   {
     name: 'token too short-lived',
     annotations: { ...ROLE, 'sts-sidecar.io/token-expiration-seconds': '599' },
-    message: /600 to 86400/,
+    message: /between 600 and 86400/,
   },
   {
     name: 'duration not a number',
@@ -94,7 +94,7 @@ const invalid: {
   {
     name: 'duration above rgw max',
     annotations: { ...ROLE, 'sts-sidecar.io/duration-seconds': '50000' },
-    message: /900 to 43200/,
+    message: /between 900 and 43200 for flavor rgw/,
   },
   {
     name: 'empty flavor',
