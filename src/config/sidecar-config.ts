@@ -140,7 +140,7 @@ function readCaBundle(file: string, report: (text: string) => void): string | un
 
 /**
  * `<namespace>.<pod>` from the downward API, mapped into RGW's RoleSessionName alphabet
- * (ceph src/rgw/rgw_sts.cc) and cut to 64, so the store's logs name the pod.
+ * (docs/design/upstream-facts.md, "Store limits") and cut to 64, so the store's logs name the pod.
  */
 export function deriveSessionName(env: NodeJS.ProcessEnv): string {
   const parts = [env[ENV_POD_NAMESPACE], env[ENV_POD_NAME]].filter((p): p is string => !!p);

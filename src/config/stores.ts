@@ -20,7 +20,7 @@ export interface StoreLimits {
 }
 
 // RGW and AWS: 900 s to 12 h (RGW also caps it at the role's max session duration, 3600 s by
-// default). MinIO: 900 s to 365 days. Sources: docs/design/store-limits.md.
+// default). MinIO: 900 s to 365 days. Sources: docs/design/upstream-facts.md ("Store limits").
 export const STORE_LIMITS: Readonly<Record<Flavor, StoreLimits>> = {
   rgw: { durationSeconds: { min: 900, max: 43_200 } },
   aws: { durationSeconds: { min: 900, max: 43_200 } },

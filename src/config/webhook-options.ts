@@ -44,7 +44,7 @@ const IMAGE_REQUIRED =
 /**
  * expirationSeconds of a projected token: Kubernetes refuses less than 600 (the API's
  * ServiceAccountTokenProjection validation); 86400 is the EKS pod-identity webhook's default and a
- * sane ceiling for a token only the sidecar reads. Sources: docs/design/store-limits.md.
+ * sane ceiling for a token only the sidecar reads. Sources: docs/design/upstream-facts.md ("Kubernetes").
  */
 export const TOKEN_EXPIRATION_RANGE = { min: 600, max: 86_400 } as const;
 

@@ -38,7 +38,7 @@ export const DEFAULT_MAX_BYTES = 64 * 1024;
  * swaps a certificate, the auth token is re-read. It only wakes its owner, who reads the file
  * itself (TokenSource.read() still reads the token for every exchange).
  *
- * Why it watches the directory and also polls (research/node-baselines.md §5):
+ * Why it watches the directory and also polls (measured: docs/design/measurements.md):
  * - A plain fs.watch on the token path goes deaf after the first rotation (1/50): the kubelet
  *   never rewrites `token`, it swaps the `..data` symlink, and the inode being watched is deleted.
  * - chokidar on the directory caught 50/50 in every run, but one rotation yields several events

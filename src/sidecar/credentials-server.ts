@@ -7,7 +7,7 @@ import type { SidecarMetrics } from './sidecar-metrics.ts';
 import { authTokenMatches } from './auth-token.ts';
 import { capConnections } from '../shared/connection-cap.ts';
 
-/** The ECS container-credentials JSON every SDK parses (research table b). */
+/** The ECS container-credentials JSON every SDK parses (docs/design/upstream-facts.md). */
 export interface EcsCredentialsBody {
   AccessKeyId: string;
   SecretAccessKey: string;

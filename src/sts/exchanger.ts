@@ -20,7 +20,7 @@ export interface StsExchangerOptions {
   /** Sent only when set (MinIO in claim mode must not receive one). */
   roleArn: string | undefined;
   roleSessionName: string;
-  /** Always sent: MinIO without it ties the credentials to the JWT's exp (research section 6). */
+  /** Always sent: MinIO without it ties the credentials to the JWT's exp (docs/design/upstream-facts.md). */
   durationSeconds: number;
   sessionPolicy: string | undefined;
   /** Extra CAs for an https endpoint; Node's built-in CAs otherwise. */

@@ -28,7 +28,7 @@ export interface JsonPatchOp {
   value: unknown;
 }
 
-/** Env names the SDKs read (research/anchors.md table (b)). */
+/** Env names the SDKs read (docs/design/upstream-facts.md, "The ECS container-credentials protocol"). */
 export const ENV_FULL_URI = 'AWS_CONTAINER_CREDENTIALS_FULL_URI';
 export const ENV_AUTH_TOKEN_FILE = 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE';
 export const ENV_S3_ENDPOINT = 'AWS_ENDPOINT_URL_S3';

@@ -9,7 +9,7 @@ import { TokenSource } from '../../src/token/token-source.ts';
 import { FileWatcher } from '../../src/shared/file-watcher.ts';
 import { KubeletTokenVolume } from '../helpers/kubelet-token-volume.ts';
 
-/** Generous next to the measured worst case (152 ms, research/node-baselines.md §5), for loaded CI. */
+/** Generous next to the measured worst case (152 ms, docs/design/measurements.md), for loaded CI. */
 const EVENT_TIMEOUT_MS = 3000;
 /** So long that, within a test, only chokidar can deliver the event. */
 const ONE_HOUR_MS = 3_600_000;
