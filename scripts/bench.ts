@@ -45,7 +45,7 @@ import {
 const ROOT = new URL('..', import.meta.url).pathname;
 const LOAD_SCRIPT = new URL('./bench/load.ts', import.meta.url).pathname;
 const BARE_SCRIPT = new URL('./bench/bare-server.ts', import.meta.url).pathname;
-const RECORD_BUILTINS = new URL('../test/fixtures/record-builtins.mjs', import.meta.url).pathname;
+const RECORD_BUILTINS = new URL('../test/helpers/record-builtins.mjs', import.meta.url).pathname;
 const RESULTS_FILE = join(ROOT, 'bench-results.json');
 
 const envNumber = (name: string, fallback: number): number => {
@@ -370,7 +370,7 @@ interface RssMeasurement {
 
 /**
  * The public Node builtins a running sidecar has loaded by its first exchange, recorded at its
- * exit by test/fixtures/record-builtins.mjs: what no amount of work on our own code can remove.
+ * exit by test/helpers/record-builtins.mjs: what no amount of work on our own code can remove.
  */
 async function sidecarBuiltins(): Promise<string[]> {
   const dir = await mkdtemp(join(tmpdir(), 'sts-sidecar-builtins-'));

@@ -15,7 +15,7 @@ import { parse as parseYaml } from 'yaml';
 import { EXCHANGE_CODE_LABELS, SidecarMetrics } from '../../src/sidecar/sidecar-metrics.ts';
 import { WebhookMetrics } from '../../src/webhook/webhook-metrics.ts';
 import { FakeKubeApi } from '../fakes/fake-kube-api.ts';
-import { goldenWebhookArgs, loadFixture } from '../fixtures/webhook/golden-setup.ts';
+import { goldenWebhookArgs, loadFixture } from '../helpers/webhook-golden.ts';
 import {
   type Exposition,
   grafanaVariableSelector,

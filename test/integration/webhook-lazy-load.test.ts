@@ -12,7 +12,7 @@ import { build } from 'esbuild';
 import { bundleOptions } from '../../scripts/build/bundle-options.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const RECORDER = fileURLToPath(new URL('../fixtures/webhook/record-modules.mjs', import.meta.url));
+const RECORDER = fileURLToPath(new URL('../helpers/record-modules.mjs', import.meta.url));
 const CLIENT_NODE = /node_modules\/@kubernetes\/client-node\//;
 
 function modulesLoadedBy(args: string[]): string[] {

@@ -25,7 +25,7 @@ import {
   GOLDEN_DEFAULTS,
   GOLDEN_IMAGE,
   loadFixture,
-} from '../fixtures/webhook/golden-setup.ts';
+} from '../helpers/webhook-golden.ts';
 
 const update = process.env.UPDATE_GOLDEN === '1';
 const cases = readdirSync(FIXTURE_DIR)

@@ -5,7 +5,7 @@ import { parseQuantity } from '../../src/config/validators.ts';
 import { buildInjectionPlan, type InjectionPlan } from '../../src/webhook/injection-plan.ts';
 import { buildPodPatch, escapePointer } from '../../src/webhook/pod-patch.ts';
 import type { Pod } from '../../src/webhook/pod-types.ts';
-import { GOLDEN_DEFAULTS, GOLDEN_IMAGE } from '../fixtures/webhook/golden-setup.ts';
+import { GOLDEN_DEFAULTS, GOLDEN_IMAGE } from '../helpers/webhook-golden.ts';
 
 const pod = (
   annotations: Record<string, string> = {},
