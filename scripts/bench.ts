@@ -45,7 +45,7 @@ import {
 const ROOT = new URL('..', import.meta.url).pathname;
 const LOAD_SCRIPT = new URL('./bench/load.ts', import.meta.url).pathname;
 const BARE_SCRIPT = new URL('./bench/bare-server.ts', import.meta.url).pathname;
-const RECORD_BUILTINS = new URL('../test/fixtures/record-builtins.mjs', import.meta.url).pathname;
+const RECORD_BUILTINS = new URL('../test/helpers/record-builtins.mjs', import.meta.url).pathname;
 const RESULTS_FILE = join(ROOT, 'bench-results.json');
 
 const envNumber = (name: string, fallback: number): number => {
@@ -67,7 +67,12 @@ const CLIENT_CPU = 1;
 // NODE_COMPILE_CACHE, which the sidecar does not get either).
 const EMPTY_NODE_ENV: NodeJS.ProcessEnv = { PATH: process.env.PATH };
 
-const TARGET_RATIO = 0.9;
+/**
+ * The endpoint's regression alarm (issue #14): at least this fraction of bare node:http. Below
+ * it, look for what got slower; above it, readability wins over micro-optimisation (SDKs call
+ * the endpoint a few times an hour).
+ */
+const TARGET_RATIO = 0.85;
 const TARGET_RSS_MIB = 55;
 const TARGET_STARTUP_EXTRA_MS = 150;
 const KEEP_ALIVE_NOTE =
@@ -370,7 +375,7 @@ interface RssMeasurement {
 
 /**
  * The public Node builtins a running sidecar has loaded by its first exchange, recorded at its
- * exit by test/fixtures/record-builtins.mjs: what no amount of work on our own code can remove.
+ * exit by test/helpers/record-builtins.mjs: what no amount of work on our own code can remove.
  */
 async function sidecarBuiltins(): Promise<string[]> {
   const dir = await mkdtemp(join(tmpdir(), 'sts-sidecar-builtins-'));

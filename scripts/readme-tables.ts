@@ -1,10 +1,11 @@
 // Renders the README's configuration and error-code tables from the source of truth
-// (src/config/sidecar-options.ts, src/errors.ts). `node scripts/readme-tables.ts --write`
+// (src/config/sidecar-options.ts, src/shared/errors.ts). `node scripts/readme-tables.ts --write`
 // rewrites them in place; test/unit/readme.test.ts fails when they drift.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { optionDoc } from '../src/config/option-spec.ts';
 import { SIDECAR_OPTIONS, type SidecarOptionSpec } from '../src/config/sidecar-options.ts';
 import { WEBHOOK_OPTIONS, type WebhookOptionSpec } from '../src/config/webhook-options.ts';
-import { ERROR_CATALOGUE, ERROR_CODES } from '../src/errors.ts';
+import { ERROR_CATALOGUE, ERROR_CODES } from '../src/shared/errors.ts';
 
 const escapeCell = (text: string): string => text.replace(/\|/g, '\\|');
 
@@ -14,7 +15,7 @@ export function configTable(
 ): string {
   const rows = options.map(
     (o) =>
-      `| \`${o.env}\` | \`--${o.flag}\` | ${o.defaultValue === undefined ? '—' : `\`${o.defaultValue}\``} | ${escapeCell(o.doc)} |`,
+      `| \`${o.env}\` | \`--${o.flag}\` | ${o.defaultValue === undefined ? '—' : `\`${o.defaultValue}\``} | ${escapeCell(optionDoc(o))} |`,
   );
   return ['| env var | flag | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }

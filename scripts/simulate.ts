@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { CredentialStore } from '../src/credentials/credential-store.ts';
 import type { Credentials } from '../src/credentials/credentials.ts';
 import { RefreshScheduler } from '../src/credentials/refresh-scheduler.ts';
-import { SidecarError } from '../src/errors.ts';
+import { SidecarError } from '../src/shared/errors.ts';
 import { HeapClock } from './simulate/heap-clock.ts';
 import { seededRandom } from '../test/helpers/seeded-random.ts';
 

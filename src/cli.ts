@@ -1,7 +1,8 @@
+import { optionDoc } from './config/option-spec.ts';
 import { SIDECAR_OPTIONS } from './config/sidecar-options.ts';
 import { WEBHOOK_OPTIONS } from './config/webhook-options.ts';
-import { isSidecarError } from './errors.ts';
-import { setSafeTimeout } from './timers.ts';
+import { isSidecarError } from './shared/errors.ts';
+import { setSafeTimeout } from './shared/timers.ts';
 
 /** After a non-zero result, the longest the process may linger before it is made to exit. */
 const FAILED_EXIT_BACKSTOP_MS = 1_000;
@@ -18,7 +19,7 @@ export const EXIT_USAGE = 2;
 function usage(): string {
   const rows = SIDECAR_OPTIONS.map((o) => {
     const def = o.defaultValue === undefined ? '' : ` (default: ${o.defaultValue})`;
-    return `  --${o.flag.padEnd(22)} ${o.env}\n      ${o.doc}${def}`;
+    return `  --${o.flag.padEnd(22)} ${o.env}\n      ${optionDoc(o)}${def}`;
   });
   return [
     `sts-sidecar ${VERSION}`,
@@ -39,7 +40,7 @@ function usage(): string {
 function webhookUsage(): string {
   const rows = WEBHOOK_OPTIONS.map((o) => {
     const def = o.defaultValue === undefined ? '' : ` (default: ${o.defaultValue})`;
-    return `  --${o.flag.padEnd(32)} ${o.env}\n      ${o.doc}${def}`;
+    return `  --${o.flag.padEnd(32)} ${o.env}\n      ${optionDoc(o)}${def}`;
   });
   return [
     `sts-sidecar ${VERSION}`,
@@ -68,16 +69,22 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   const sub = args[0] !== undefined && !args[0].startsWith('-') ? args.shift() : 'sidecar';
   if (sub === 'webhook') {
     // The only path that loads @kubernetes/client-node (via src/kube/kube-client.ts).
-    const { runWebhook } = await import('./run-webhook.ts');
-    return runWebhook(args, env);
+    const [{ runSubcommand }, { WEBHOOK_SUBCOMMAND }] = await Promise.all([
+      import('./run-subcommand.ts'),
+      import('./webhook/webhook-app.ts'),
+    ]);
+    return runSubcommand(WEBHOOK_SUBCOMMAND, args, env);
   }
   if (sub !== 'sidecar') {
     process.stderr.write(`sts-sidecar: unknown subcommand "${sub}". Run sts-sidecar --help.\n`);
     return EXIT_USAGE;
   }
   // Loaded only for this subcommand, so `--help` and a bad config answer without loading the SDK.
-  const { runSidecar } = await import('./run-sidecar.ts');
-  return runSidecar(args, env);
+  const [{ runSubcommand }, { SIDECAR_SUBCOMMAND }] = await Promise.all([
+    import('./run-subcommand.ts'),
+    import('./sidecar/sidecar-app.ts'),
+  ]);
+  return runSubcommand(SIDECAR_SUBCOMMAND, args, env);
 }
 
 main(process.argv.slice(2), process.env).then(

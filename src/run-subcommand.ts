@@ -1,21 +1,9 @@
-import type { LogLevel } from './config/sidecar-options.ts';
-import { ConfigError, isSidecarError } from './errors.ts';
-import { createLogger, type Logger } from './log.ts';
+import { ConfigError, isSidecarError } from './shared/errors.ts';
+import { createLogger, type LogLevel } from './shared/log.ts';
+import type { RunningSubcommand, SubcommandSpec } from './shared/subcommand.ts';
 
 const EXIT_OK = 0;
 const EXIT_USAGE = 2;
-
-/** What `sidecar` and `webhook` differ in; the run loop around them is the same. */
-export interface SubcommandSpec<Config extends { logLevel: LogLevel }> {
-  /** Prefix of every stderr message, e.g. `sts-sidecar webhook`. */
-  name: string;
-  /** Printed after a configuration error, e.g. `Run sts-sidecar --help for every option.` */
-  helpHint: string;
-  /** Parses and validates flags + env; throws one ConfigError listing every problem. */
-  load(argv: readonly string[], env: NodeJS.ProcessEnv): Config;
-  /** Brings the component up; a SidecarError with retry 'fatal' means it cannot start. */
-  start(config: Config, logger: Logger): Promise<{ shutdown(reason: string): Promise<void> }>;
-}
 
 /**
  * Validates once, starts, runs until SIGTERM/SIGINT, shuts down. A bad configuration or a fatal
@@ -36,7 +24,7 @@ export async function runSubcommand<Config extends { logLevel: LogLevel }>(
     return EXIT_USAGE;
   }
   const logger = createLogger({ level: config.logLevel });
-  let running: Awaited<ReturnType<SubcommandSpec<Config>['start']>>;
+  let running: RunningSubcommand;
   try {
     running = await spec.start(config, logger);
   } catch (error) {

@@ -106,7 +106,7 @@ rgw_frontends = beast endpoint=127.0.0.1:$RGW_PORT
 rgw_dns_name = 127.0.0.1
 rgw_zone = default
 rgw_s3_auth_use_sts = true
-# Exactly 16 characters (research/anchors.md §5): longer or shorter keys fail with opaque 500s.
+# Exactly 16 characters (docs/design/upstream-facts.md): longer or shorter keys fail with opaque 500s.
 rgw_sts_key = stssidecartest16
 rgw_enable_apis = s3, admin, sts, iam
 rgw_thread_pool_size = 64

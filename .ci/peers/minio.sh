@@ -17,7 +17,7 @@
 set -euo pipefail
 
 # minio/minio has no semver tags and was archived on 2026-02-12 ("THIS REPOSITORY IS NO LONGER
-# MAINTAINED", research/anchors.md section 6); this pseudo-version is its last commit, 7aac2a2c.
+# MAINTAINED", docs/design/upstream-facts.md); this pseudo-version is its last commit, 7aac2a2c.
 # It needs go >= 1.24 (its go.mod); built and tested here with go1.26.8.
 readonly MINIO_MODULE=github.com/minio/minio
 readonly MINIO_VERSION="${STS_SIDECAR_MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}"

@@ -1,5 +1,5 @@
 // The esbuild options of `npm run build` (scripts/build.ts), apart so tests can build with
-// exactly them. Measured (research/node-baselines.md section 2): an ESM bundle with `module`
+// exactly them. Measured (docs/design/measurements.md, "Start-up cost"): an ESM bundle with `module`
 // main-fields has the lowest idle RSS and a faster start than plain node_modules.
 import { readFileSync } from 'node:fs';
 import type { BuildOptions } from 'esbuild';

@@ -1,4 +1,4 @@
-/** STS's limit on an inline session policy (RGW src/rgw/rgw_sts.cc; MinIO's is the same). */
+/** STS's limit on an inline session policy, RGW's and MinIO's alike (docs/design/upstream-facts.md). */
 export const MAX_POLICY_CHARS = 2048;
 
 /**

@@ -2,6 +2,10 @@
  * The webhook's options (`sts-sidecar webhook`): one row each, the single source for flag
  * parsing, `--help` and the README. Defaults live here, in one place (pino defaultOptions).
  */
+import { LOG_LEVELS } from '../shared/log.ts';
+import type { OptionSpec } from './option-spec.ts';
+import { PORT_RANGE } from './sidecar-options.ts';
+import { FLAVORS } from './stores.ts';
 
 export type WebhookOptionKey =
   | 'tlsCertFile'
@@ -30,15 +34,19 @@ export type WebhookOptionKey =
   | 'shutdownGraceSeconds'
   | 'logLevel';
 
-export interface WebhookOptionSpec {
-  readonly key: WebhookOptionKey;
-  readonly env: string;
-  readonly flag: string;
-  readonly defaultValue?: string;
-  readonly doc: string;
-}
+export type WebhookOptionSpec = OptionSpec<WebhookOptionKey>;
 
 export const IMAGE_PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const;
+
+const IMAGE_REQUIRED =
+  'is required: the sts-sidecar image to inject, e.g. registry.example/sts-sidecar:0.1.0.';
+
+/**
+ * expirationSeconds of a projected token: Kubernetes refuses less than 600 (the API's
+ * ServiceAccountTokenProjection validation); 86400 is the EKS pod-identity webhook's default and a
+ * sane ceiling for a token only the sidecar reads. Sources: docs/design/upstream-facts.md ("Kubernetes").
+ */
+export const TOKEN_EXPIRATION_RANGE = { min: 600, max: 86_400 } as const;
 
 export const WEBHOOK_OPTIONS: readonly WebhookOptionSpec[] = [
   {
@@ -47,6 +55,7 @@ export const WEBHOOK_OPTIONS: readonly WebhookOptionSpec[] = [
     flag: 'tls-cert-file',
     defaultValue: '/etc/sts-sidecar-webhook/tls/tls.crt',
     doc: 'PEM certificate (chain) of the HTTPS listener; re-read when it changes (cert-manager rotation).',
+    kind: 'string',
   },
   {
     key: 'tlsKeyFile',
@@ -54,6 +63,7 @@ export const WEBHOOK_OPTIONS: readonly WebhookOptionSpec[] = [
     flag: 'tls-key-file',
     defaultValue: '/etc/sts-sidecar-webhook/tls/tls.key',
     doc: 'PEM private key matching --tls-cert-file; re-read with it.',
+    kind: 'string',
   },
   {
     key: 'listenHost',
@@ -61,6 +71,7 @@ export const WEBHOOK_OPTIONS: readonly WebhookOptionSpec[] = [
     flag: 'listen-host',
     defaultValue: '0.0.0.0',
     doc: 'Address of the HTTPS admission listener (POST /mutate).',
+    kind: 'ip',
   },
   {
     key: 'listenPort',
@@ -68,6 +79,9 @@ export const WEBHOOK_OPTIONS: readonly WebhookOptionSpec[] = [
     flag: 'listen-port',
     defaultValue: '8443',
     doc: 'Port of the HTTPS admission listener (0 picks a free one, for tests).',
+    kind: 'integer',
+    range: PORT_RANGE,
+    allowZero: true,
   },
   {
     key: 'opsHost',
@@ -75,6 +89,7 @@ export const WEBHOOK_OPTIONS: readonly WebhookOptionSpec[] = [
     flag: 'ops-host',
     defaultValue: '0.0.0.0',
     doc: 'Address of the ops listener (/healthz, /readyz, /metrics).',
+    kind: 'ip',
   },
   {
     key: 'opsPort',
@@ -82,12 +97,18 @@ export const WEBHOOK_OPTIONS: readonly WebhookOptionSpec[] = [
     flag: 'ops-port',
     defaultValue: '9188',
     doc: 'Port of the ops listener (0 picks a free one).',
+    kind: 'integer',
+    range: PORT_RANGE,
+    allowZero: true,
   },
   {
     key: 'sidecarImage',
     env: 'STS_SIDECAR_WEBHOOK_SIDECAR_IMAGE',
     flag: 'sidecar-image',
     doc: 'Required. Image of the injected sidecar, e.g. registry.example/sts-sidecar:0.1.0 (pin a digest in production).',
+    kind: 'string',
+    required: IMAGE_REQUIRED,
+    pattern: { regex: /^\S+$/, problem: IMAGE_REQUIRED },
   },
   {
     key: 'imagePullPolicy',
@@ -95,6 +116,8 @@ export const WEBHOOK_OPTIONS: readonly WebhookOptionSpec[] = [
     flag: 'image-pull-policy',
     defaultValue: 'IfNotPresent',
     doc: `imagePullPolicy of the sidecar: ${IMAGE_PULL_POLICIES.join(', ')}.`,
+    kind: 'enum',
+    values: IMAGE_PULL_POLICIES,
   },
   {
     key: 'fsGroup',
@@ -102,50 +125,62 @@ export const WEBHOOK_OPTIONS: readonly WebhookOptionSpec[] = [
     flag: 'fs-group',
     defaultValue: '65532',
     doc: 'Pod fsGroup added to pods that have none, so app containers can read the 0440 auth-token file.',
+    kind: 'integer',
+    range: { min: 1, max: 2_147_483_647 },
   },
   {
     key: 'stsEndpoint',
     env: 'STS_SIDECAR_WEBHOOK_STS_ENDPOINT',
     flag: 'sts-endpoint',
     doc: 'Default for sts-sidecar.io/sts-endpoint.',
+    kind: 'url',
   },
   {
     key: 'flavor',
     env: 'STS_SIDECAR_WEBHOOK_FLAVOR',
     flag: 'flavor',
-    doc: 'Default for sts-sidecar.io/flavor (rgw, minio, aws).',
+    doc: `Default for sts-sidecar.io/flavor (${FLAVORS.join(', ')}).`,
+    kind: 'enum',
+    values: FLAVORS,
   },
   {
     key: 'roleArn',
     env: 'STS_SIDECAR_WEBHOOK_ROLE_ARN',
     flag: 'role-arn',
     doc: 'Default for sts-sidecar.io/role-arn.',
+    kind: 'arn',
   },
   {
     key: 'audience',
     env: 'STS_SIDECAR_WEBHOOK_AUDIENCE',
     flag: 'audience',
     doc: 'Default for sts-sidecar.io/audience.',
+    kind: 'string',
   },
   {
     key: 'tokenExpirationSeconds',
     env: 'STS_SIDECAR_WEBHOOK_TOKEN_EXPIRATION_SECONDS',
     flag: 'token-expiration-seconds',
     defaultValue: '3600',
-    doc: 'Default for sts-sidecar.io/token-expiration-seconds (research/anchors.md table (c)).',
+    doc: 'Default for sts-sidecar.io/token-expiration-seconds ({range}).',
+    kind: 'integer',
+    range: TOKEN_EXPIRATION_RANGE,
   },
   {
     key: 'durationSeconds',
     env: 'STS_SIDECAR_WEBHOOK_DURATION_SECONDS',
     flag: 'duration-seconds',
     defaultValue: '3600',
-    doc: 'Default for sts-sidecar.io/duration-seconds.',
+    doc: 'Default for sts-sidecar.io/duration-seconds: {durations}, checked against --flavor when it is set.',
+    kind: 'integer',
+    perStore: 'durationSeconds',
   },
   {
     key: 's3Endpoint',
     env: 'STS_SIDECAR_WEBHOOK_S3_ENDPOINT',
     flag: 's3-endpoint',
     doc: 'Default for sts-sidecar.io/s3-endpoint (AWS_ENDPOINT_URL_S3).',
+    kind: 'url',
   },
   {
     key: 'sidecarCpuRequest',
@@ -153,6 +188,7 @@ export const WEBHOOK_OPTIONS: readonly WebhookOptionSpec[] = [
     flag: 'sidecar-cpu-request',
     defaultValue: '10m',
     doc: 'Default for sts-sidecar.io/sidecar-cpu-request.',
+    kind: 'quantity',
   },
   {
     key: 'sidecarMemoryRequest',
@@ -160,6 +196,7 @@ export const WEBHOOK_OPTIONS: readonly WebhookOptionSpec[] = [
     flag: 'sidecar-memory-request',
     defaultValue: '96Mi',
     doc: 'Default for sts-sidecar.io/sidecar-memory-request (the sidecar idles at about 68 MiB RSS).',
+    kind: 'quantity',
   },
   {
     key: 'sidecarCpuLimit',
@@ -167,6 +204,7 @@ export const WEBHOOK_OPTIONS: readonly WebhookOptionSpec[] = [
     flag: 'sidecar-cpu-limit',
     defaultValue: '500m',
     doc: 'Default for sts-sidecar.io/sidecar-cpu-limit.',
+    kind: 'quantity',
   },
   {
     key: 'sidecarMemoryLimit',
@@ -174,39 +212,49 @@ export const WEBHOOK_OPTIONS: readonly WebhookOptionSpec[] = [
     flag: 'sidecar-memory-limit',
     defaultValue: '192Mi',
     doc: 'Default for sts-sidecar.io/sidecar-memory-limit.',
+    kind: 'quantity',
   },
   {
     key: 'serviceAccountLookupGraceMs',
     env: 'STS_SIDECAR_WEBHOOK_SERVICE_ACCOUNT_LOOKUP_GRACE_MS',
     flag: 'service-account-lookup-grace-ms',
     defaultValue: '1000',
-    doc: 'How long to wait for the watch to deliver a ServiceAccount missing from the cache (created in the same apply, EKS webhook #174) before one GET (0-5000).',
+    doc: 'How long to wait for the watch to deliver a ServiceAccount missing from the cache (created in the same apply, EKS webhook #174) before one GET ({range}).',
+    kind: 'integer',
+    range: { min: 0, max: 5_000 },
   },
   {
     key: 'kubeconfig',
     env: 'KUBECONFIG',
     flag: 'kubeconfig',
     doc: 'Kubeconfig file. Default: the in-cluster service account.',
+    kind: 'string',
   },
   {
     key: 'drainSeconds',
     env: 'STS_SIDECAR_WEBHOOK_DRAIN_SECONDS',
     flag: 'drain-seconds',
     defaultValue: '5',
-    doc: 'After SIGTERM, keep answering admission requests this long (0-60) with /readyz at 503, while the Service stops routing here; under failurePolicy Ignore a request refused meanwhile would admit the pod without the sidecar.',
+    doc: 'After SIGTERM, keep answering admission requests this long ({range}) with /readyz at 503, while the Service stops routing here; under failurePolicy Ignore a request refused meanwhile would admit the pod without the sidecar.',
+    kind: 'integer',
+    range: { min: 0, max: 60 },
   },
   {
     key: 'shutdownGraceSeconds',
     env: 'STS_SIDECAR_WEBHOOK_SHUTDOWN_GRACE_SECONDS',
     flag: 'shutdown-grace-seconds',
     defaultValue: '5',
-    doc: 'After the drain, finish requests in progress for at most this long (0-60).',
+    doc: 'After the drain, finish requests in progress for at most this long ({range}).',
+    kind: 'integer',
+    range: { min: 0, max: 60 },
   },
   {
     key: 'logLevel',
     env: 'STS_SIDECAR_WEBHOOK_LOG_LEVEL',
     flag: 'log-level',
     defaultValue: 'info',
-    doc: 'Log level: trace, debug, info, warn, error, fatal, silent.',
+    doc: `Log level: ${LOG_LEVELS.join(', ')}.`,
+    kind: 'enum',
+    values: LOG_LEVELS,
   },
 ];

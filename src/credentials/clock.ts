@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { setSafeTimeout } from '../timers.ts';
+import { setSafeTimeout } from '../shared/timers.ts';
 
 /** Opaque handle of a scheduled callback. */
 export type TimerHandle = { readonly __timer: unique symbol } | ReturnType<typeof setTimeout>;

@@ -3,7 +3,7 @@ import type { Credentials } from './credentials.ts';
 
 /**
  * Below this much remaining lifetime credentials are never served: every SDK's blocking refresh
- * window is at least this wide (Java refreshes synchronously at exp - 1 min; research table b),
+ * window is at least this wide (Java refreshes synchronously at exp - 1 min; docs/design/upstream-facts.md),
  * so an SDK handed them would come straight back.
  */
 export const MIN_REMAINING_MS = 60_000;

@@ -10,7 +10,7 @@ export const REFRESH_AT_LIFETIME_FRACTION = 0.5;
 export const REFRESH_JITTER_FRACTION = 0.1;
 /**
  * Start refreshing no later than this before expiry when the lifetime allows: the widest SDK
- * advisory window is 15 min (botocore; Java for 20-90 min lifetimes, research table b), so
+ * advisory window is 15 min (botocore; Java for 20-90 min lifetimes; docs/design/upstream-facts.md), so
  * credentials served with more than 20 min left never push an SDK into refreshing per call.
  */
 export const LATEST_REFRESH_BEFORE_EXPIRY_MS = 20 * 60_000;

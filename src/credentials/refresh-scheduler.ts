@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { isSidecarError, SidecarError } from '../errors.ts';
+import { isSidecarError, SidecarError } from '../shared/errors.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import type { CredentialStore } from './credential-store.ts';
 import type { Credentials } from './credentials.ts';
@@ -262,12 +262,15 @@ export class RefreshScheduler<T extends AttemptSuccess> extends EventEmitter<{
   }
 }
 
-/** Anything unexpected from an attempt is a bug or an unclassified failure: retry it softly. */
+/**
+ * Anything unexpected from an attempt is a bug: INTERNAL_ERROR (never an STS code, whose alert
+ * and runbook point at the store), retried softly. The cause is kept for the log line.
+ */
 function toSidecarError(error: unknown): SidecarError {
   if (isSidecarError(error)) return error;
   // Only the error's type: an unexpected message could carry anything, secrets included.
   const kind = error instanceof Error ? error.name : typeof error;
-  return new SidecarError('STS_BAD_RESPONSE', `unexpected failure during exchange (${kind})`, {
+  return new SidecarError('INTERNAL_ERROR', `unexpected failure during exchange (${kind})`, {
     cause: error,
   });
 }

@@ -1,5 +1,5 @@
 // The only import of @kubernetes/client-node. It is loaded by the `webhook` subcommand alone
-// (cli.ts lazy-imports run-webhook.ts), so the sidecar never pays for it.
+// (cli.ts lazy-imports webhook/webhook-app.ts), so the sidecar never pays for it.
 import {
   ApiException,
   CoreV1Api,

@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../errors.ts';
+import type { ErrorCode } from '../shared/errors.ts';
 import { NON_XML_ERROR } from './sts-error-body.ts';
 
 /** What we learned from one failed STS call, before it becomes a SidecarError. */
@@ -59,7 +59,8 @@ function stripException(name: string): string {
 /**
  * Classifies any error thrown by an STS call, once, so the scheduler only ever looks at our
  * code. Precedence: timeouts, socket errors (no HTTP answer), the store's error code, then the
- * HTTP status. Unknown 4xx codes count as a bad request (retrying the same request cannot help).
+ * HTTP status. Unknown 4xx codes count as a bad request (retrying the same request cannot help);
+ * a failure with neither an answer nor a socket error is INTERNAL_ERROR.
  */
 export function classifyStsError(error: unknown): StsFailure {
   const e = (typeof error === 'object' && error !== null ? error : {}) as {
@@ -111,7 +112,9 @@ export function classifyStsError(error: unknown): StsFailure {
     return failure('STS_BAD_RESPONSE', upstream || undefined);
   }
   if (socketCode !== undefined) return failure('STS_UNREACHABLE', socketCode);
-  return failure('STS_BAD_RESPONSE', upstream || undefined);
+  // No HTTP answer, no socket error, no timeout: the failure happened in our code or the SDK's,
+  // not at the store, so it must not fire the store's alerts and runbook.
+  return failure('INTERNAL_ERROR', upstream || undefined);
 }
 
 /** True when the SDK extracted a real error code from the body, rather than a placeholder. */

@@ -5,9 +5,9 @@ import {
   type AssumeRoleWithWebIdentityCommandOutput,
   STSClient,
 } from '@aws-sdk/client-sts';
-import type { Flavor } from '../config/sidecar-options.ts';
+import type { Flavor } from '../config/stores.ts';
 import type { Credentials } from '../credentials/credentials.ts';
-import { SidecarError } from '../errors.ts';
+import { hintOf, SidecarError } from '../shared/errors.ts';
 import { classifyStsError } from './classify-sts-error.ts';
 import { addResponseGuardMiddleware } from './response-guard.ts';
 import { addStsErrorBodyMiddleware } from './sts-error-body.ts';
@@ -20,7 +20,7 @@ export interface StsExchangerOptions {
   /** Sent only when set (MinIO in claim mode must not receive one). */
   roleArn: string | undefined;
   roleSessionName: string;
-  /** Always sent: MinIO without it ties the credentials to the JWT's exp (research section 6). */
+  /** Always sent: MinIO without it ties the credentials to the JWT's exp (docs/design/upstream-facts.md). */
   durationSeconds: number;
   sessionPolicy: string | undefined;
   /** Extra CAs for an https endpoint; Node's built-in CAs otherwise. */
@@ -157,7 +157,7 @@ export class StsExchanger {
     const what = failure.upstreamCode ?? 'error';
     return new SidecarError(
       failure.code,
-      `STS call to ${this.#options.endpoint} failed: ${status}${what}${upstream ? `: ${upstream}` : ''}. ${HINTS[failure.code] ?? ''}`.trim(),
+      `STS call to ${this.#options.endpoint} failed: ${status}${what}${upstream ? `: ${upstream}` : ''}. ${hintOf(failure.code)}`.trim(),
       {
         // The SDK error keeps the raw response; it stays out of logs (see log.ts serializeError).
         cause: error,
@@ -166,15 +166,6 @@ export class StsExchanger {
     );
   }
 }
-
-const HINTS: Partial<Record<string, string>> = {
-  STS_REJECTED_TOKEN:
-    "Check that the store's OIDC provider trusts the token's issuer and audience (ClientID) and can fetch its JWKS.",
-  STS_ACCESS_DENIED: "Check the role's trust policy conditions on the token's iss, aud and sub.",
-  STS_INVALID_REQUEST: 'Check --role-arn, --duration-seconds (the role may allow less) and --session-policy.',
-  STS_UNREACHABLE: 'Check --sts-endpoint, the network path and, for https, --ca-file.',
-  STS_TIMEOUT: 'Raise --sts-timeout-seconds if the store is slow.',
-};
 
 /**
  * Removes the token, and anything shaped like a JWT, from a message the store sent back, then

@@ -20,7 +20,7 @@ const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 /**
  * Reads `<Code>` and `<Message>` from either error envelope the stores use: AWS/MinIO's
- * `<ErrorResponse><Error>…` and RGW's S3-style `<Error>…` root (ceph src/rgw/rgw_common.cc).
+ * `<ErrorResponse><Error>…` and RGW's S3-style `<Error>…` root (docs/design/upstream-facts.md).
  */
 export function parseStsErrorBody(body: string): { code: string; message: string } | undefined {
   const code = /<Code>\s*([^<]{1,128}?)\s*<\/Code>/.exec(body)?.[1];

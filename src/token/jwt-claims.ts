@@ -1,4 +1,4 @@
-import { SidecarError } from '../errors.ts';
+import { SidecarError } from '../shared/errors.ts';
 import type { TokenClaims } from './projected-token.ts';
 
 /** RFC 7515 §2: base64url without padding. `Buffer.from(x, 'base64url')` skips bad characters, so check first. */

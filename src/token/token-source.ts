@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
-import { FileTooLargeError, readFileAtMost } from '../read-bounded-file.ts';
-import { SidecarError } from '../errors.ts';
+import { fileFingerprint, sha256Hex, stripLineEnding } from '../shared/file-fingerprint.ts';
+import { FileTooLargeError, readFileAtMost } from '../shared/read-bounded-file.ts';
+import { SidecarError } from '../shared/errors.ts';
 import { decodeJwtClaims } from './jwt-claims.ts';
 import type { ProjectedToken } from './projected-token.ts';
 
@@ -16,18 +16,6 @@ export interface TokenSourceOptions {
 }
 
 const FIX = 'Check the projected serviceAccountToken volume and --token-file / STS_SIDECAR_TOKEN_FILE.';
-
-/**
- * A single line ending is what `echo` or a hand-made Secret adds; anything else around the token
- * is left alone so that a mangled file fails as TOKEN_NOT_JWT instead of being silently repaired.
- */
-function stripLineEnding(text: string): string {
-  return text.replace(/\r?\n$/, '');
-}
-
-function sha256Hex(value: string): string {
-  return createHash('sha256').update(value).digest('hex');
-}
 
 /**
  * Reads the projected service-account token. There is no cache on purpose: the kubelet
@@ -88,15 +76,10 @@ export class TokenSource {
   /**
    * The SHA-256 hex of the current token (same value as `read().fingerprint`), or undefined when
    * the file is missing, unreadable or empty. Never throws; it does not decode or check `exp`.
-   * The watcher uses it to tell a real rotation from the several events one rotation causes.
+   * FileWatcher computes the same value to tell a rotation from the several events it causes.
    */
   async fingerprintNow(): Promise<string | undefined> {
-    try {
-      const value = stripLineEnding(await readFileAtMost(this.tokenFile, MAX_TOKEN_FILE_BYTES));
-      return value.trim() === '' ? undefined : sha256Hex(value);
-    } catch {
-      return undefined;
-    }
+    return fileFingerprint(this.tokenFile, MAX_TOKEN_FILE_BYTES);
   }
 
   async #readText(): Promise<string> {

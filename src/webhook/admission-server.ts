@@ -1,8 +1,9 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SecureContextOptions } from 'node:tls';
-import { SidecarError } from '../errors.ts';
-import type { Logger } from '../log.ts';
+import { SidecarError } from '../shared/errors.ts';
+import { sendError } from '../shared/http-error.ts';
+import type { Logger } from '../shared/log.ts';
 import type { MutationOutcome } from './mutator.ts';
 import type { Pod } from './pod-types.ts';
 import type { WebhookMetrics } from './webhook-metrics.ts';
@@ -30,7 +31,8 @@ const API_VERSION = 'admission.k8s.io/v1';
 /**
  * HTTPS `POST /mutate`: AdmissionReview in, AdmissionReview out, nothing else. Pods that opted
  * in are patched, bad annotations are denied with the annotation and the fix, a body that is
- * not an AdmissionReview gets 400 with a one-line reason. No request can throw out of here:
+ * not an AdmissionReview gets 400 with a one-line reason (the JSON error body of
+ * shared/http-error.ts, as every HTTP error of this program). No request can throw out of here:
  * an unexpected error is logged and answered 500 (the webhook's failurePolicy decides).
  * Rotate the certificate with `server.setSecureContext()` (see tls-reloader.ts).
  */
@@ -47,7 +49,7 @@ export function createAdmissionServer(options: AdmissionServerOptions): Server {
         options.metrics.injections.inc({ result: 'error' });
         stop();
         log.error({ event: 'admission_failed', err: error }, 'unexpected error answering an AdmissionReview');
-        if (!res.headersSent) sendJson(res, 500, { error: 'internal error; see the webhook log' });
+        if (!res.headersSent) sendError(res, 'INTERNAL_ERROR', 'internal error; see the webhook log');
         else res.destroy();
       },
     );
@@ -61,12 +63,11 @@ async function handle(
 ): Promise<MutationOutcome['result'] | undefined> {
   const path = (req.url ?? '').split('?', 1)[0];
   if (path !== '/mutate') {
-    sendJson(res, 404, { error: 'not found; the admission endpoint is POST /mutate' });
+    sendError(res, 'HTTP_NOT_FOUND', 'not found; the admission endpoint is POST /mutate');
     return undefined;
   }
   if (req.method !== 'POST') {
-    res.setHeader('allow', 'POST');
-    sendJson(res, 405, { error: 'method not allowed; use POST' });
+    sendError(res, 'HTTP_METHOD_NOT_ALLOWED', 'method not allowed; use POST', { allow: 'POST' });
     return undefined;
   }
   let request: AdmissionRequest;
@@ -74,7 +75,7 @@ async function handle(
     request = parseReview(await readBody(req));
   } catch (error) {
     if (!(error instanceof SidecarError)) throw error;
-    sendJson(res, error.details.status === 413 ? 413 : 400, { error: error.message, code: error.code });
+    sendError(res, error.code, error.message);
     return undefined;
   }
   const kind = request.kind?.kind;
@@ -111,8 +112,8 @@ const review = (response: Record<string, unknown>) => ({
   response,
 });
 
-function invalid(message: string, status = 400): SidecarError {
-  return new SidecarError('ADMISSION_REVIEW_INVALID', message, { details: { status } });
+function invalid(message: string): SidecarError {
+  return new SidecarError('ADMISSION_REVIEW_INVALID', message);
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -120,7 +121,8 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw invalid(`body larger than ${MAX_BODY_BYTES} bytes`, 413);
+    if (size > MAX_BODY_BYTES)
+      throw new SidecarError('HTTP_BODY_TOO_LARGE', `body larger than ${MAX_BODY_BYTES} bytes`);
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);

@@ -3,6 +3,11 @@
  * agent-inject/agent/annotations.go). The README's "Webhook" table is checked against
  * {@link ANNOTATIONS} by test/unit/webhook-annotations.test.ts.
  */
+import { defaultOf, rangeOf } from '../config/option-spec.ts';
+import { PORT_RANGE, SIDECAR_OPTIONS } from '../config/sidecar-options.ts';
+import { MAX_POLICY_CHARS } from '../config/session-policy.ts';
+import { FLAVORS, type Range } from '../config/stores.ts';
+import { TOKEN_EXPIRATION_RANGE, WEBHOOK_OPTIONS } from '../config/webhook-options.ts';
 
 /** Common prefix of every key. */
 export const PREFIX = 'sts-sidecar.io/';
@@ -58,8 +63,26 @@ export interface AnnotationSpec {
   /** Default as shown to users: a literal, or where it comes from. */
   readonly defaultText: string;
   readonly example: string;
-  /** One sentence for the README. */
+  /** One sentence for the README; `{range}` and `{durations}` render as in option-spec.ts. */
   readonly doc: string;
+  /** A whole-number annotation's accepted range (DurationSeconds: per store, config/stores.ts). */
+  readonly range?: Range;
+}
+
+/**
+ * At least a minute: a shorter bound would only multiply STS calls (every pod, every bound). The
+ * sidecar's own flag accepts from 1 s (tests and experiments); the ceiling is the flag's.
+ */
+const MAX_REFRESH_INTERVAL_RANGE: Range = {
+  min: 60,
+  max: rangeOf(SIDECAR_OPTIONS, 'maxRefreshIntervalSeconds').max,
+};
+
+/** The range of a whole-number annotation (a bug in the table when there is none). */
+export function annotationRange(key: string): Range {
+  const range = ANNOTATIONS.find((a) => a.key === key)?.range;
+  if (range === undefined) throw new Error(`annotation ${key} has no range`);
+  return range;
 }
 
 export const ANNOTATIONS: readonly AnnotationSpec[] = [
@@ -75,7 +98,9 @@ export const ANNOTATIONS: readonly AnnotationSpec[] = [
     scope: 'pod-or-service-account',
     defaultText: 'webhook `--flavor`; required',
     example: 'rgw',
-    doc: 'Store profile: `rgw`, `minio` or `aws`.',
+    doc: `Store profile: ${FLAVORS.map((f) => `\`${f}\``)
+      .join(', ')
+      .replace(/, ([^,]*)$/, ' or $1')}.`,
   },
   {
     key: ANNOTATION_ROLE_ARN,
@@ -94,30 +119,32 @@ export const ANNOTATIONS: readonly AnnotationSpec[] = [
   {
     key: ANNOTATION_TOKEN_EXPIRATION,
     scope: 'pod-or-service-account',
-    defaultText: '`3600` (webhook `--token-expiration-seconds`)',
+    defaultText: `\`${defaultOf(WEBHOOK_OPTIONS, 'tokenExpirationSeconds')}\` (webhook \`--token-expiration-seconds\`)`,
     example: '7200',
-    doc: 'expirationSeconds of the projected token, 600-86400.',
+    doc: 'expirationSeconds of the projected token, {range}.',
+    range: TOKEN_EXPIRATION_RANGE,
   },
   {
     key: ANNOTATION_DURATION,
     scope: 'pod-or-service-account',
-    defaultText: '`3600` (webhook `--duration-seconds`)',
+    defaultText: `\`${defaultOf(WEBHOOK_OPTIONS, 'durationSeconds')}\` (webhook \`--duration-seconds\`)`,
     example: '1800',
-    doc: 'DurationSeconds of the STS session, 900-43200 (rgw, aws) or 900-31536000 (minio).',
+    doc: 'DurationSeconds of the STS session, {durations}.',
   },
   {
     key: ANNOTATION_MAX_REFRESH_INTERVAL,
     scope: 'pod-or-service-account',
     defaultText: 'none (refresh at 50 % ± 10 % of the lifetime only)',
     example: '600',
-    doc: 'Refresh at least this often, 60-43200 seconds, even when the credentials would last longer (bounds a key’s age).',
+    doc: 'Refresh at least this often, {range} seconds, even when the credentials would last longer (bounds a key’s age).',
+    range: MAX_REFRESH_INTERVAL_RANGE,
   },
   {
     key: ANNOTATION_SESSION_POLICY,
     scope: 'pod-or-service-account',
     defaultText: 'none',
     example: '{"Version":"2012-10-17","Statement":[…]}',
-    doc: 'Inline session policy, a JSON object of at most 2048 characters.',
+    doc: `Inline session policy, a JSON object of at most ${MAX_POLICY_CHARS} characters.`,
   },
   {
     key: ANNOTATION_S3_ENDPOINT,
@@ -136,16 +163,18 @@ export const ANNOTATIONS: readonly AnnotationSpec[] = [
   {
     key: ANNOTATION_LISTEN_PORT,
     scope: 'pod',
-    defaultText: '`8187`',
+    defaultText: `\`${defaultOf(SIDECAR_OPTIONS, 'listenPort')}\``,
     example: '18187',
-    doc: 'Loopback port of the credentials endpoint, 1024-65535 (give hostNetwork pods on one node different ports).',
+    doc: 'Loopback port of the credentials endpoint, {range} (give hostNetwork pods on one node different ports).',
+    range: PORT_RANGE,
   },
   {
     key: ANNOTATION_OPS_PORT,
     scope: 'pod',
-    defaultText: '`9187`',
+    defaultText: `\`${defaultOf(SIDECAR_OPTIONS, 'opsPort')}\``,
     example: '19187',
-    doc: 'Port of the sidecar’s /healthz, /readyz, /metrics listener, 1024-65535, different from the listen port.',
+    doc: 'Port of the sidecar’s /healthz, /readyz, /metrics listener, {range}, different from the listen port.',
+    range: PORT_RANGE,
   },
   {
     key: ANNOTATION_CPU_REQUEST,

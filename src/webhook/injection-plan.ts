@@ -1,6 +1,17 @@
 import { validateSessionPolicy } from '../config/session-policy.ts';
-import { DEFAULT_AUTH_TOKEN_FILE, FLAVORS, type Flavor } from '../config/sidecar-options.ts';
-import { AnnotationError, type AnnotationIssue } from '../errors.ts';
+import { defaultOf } from '../config/option-spec.ts';
+import { DEFAULT_AUTH_TOKEN_FILE, SIDECAR_OPTIONS } from '../config/sidecar-options.ts';
+import { durationRange, FLAVORS, type Flavor } from '../config/stores.ts';
+import type { InjectionDefaults } from '../config/webhook-config.ts';
+import {
+  parseQuantity,
+  parseWhole,
+  quantityProblem,
+  validateArn,
+  validateEnum,
+  validateUrl,
+} from '../config/validators.ts';
+import { AnnotationError, type AnnotationIssue } from '../shared/errors.ts';
 import {
   ANNOTATION_AUDIENCE,
   ANNOTATION_CPU_LIMIT,
@@ -19,6 +30,7 @@ import {
   ANNOTATION_STATUS,
   ANNOTATION_STS_ENDPOINT,
   ANNOTATION_TOKEN_EXPIRATION,
+  annotationRange,
   ANNOTATIONS,
   LABEL_INJECT,
 } from './annotations.ts';
@@ -42,24 +54,6 @@ export const NO_API_TOKEN_VOLUME_NAME = 'sts-sidecar-no-api-token';
 export const API_TOKEN_MOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 /** Directory of the auth token, mounted into the sidecar (rw) and the apps (ro). */
 export const AUTH_MOUNT_DIR = DEFAULT_AUTH_TOKEN_FILE.slice(0, DEFAULT_AUTH_TOKEN_FILE.lastIndexOf('/'));
-
-/**
- * The webhook's own defaults for the annotations (flags of `sts-sidecar webhook`). `undefined`
- * means "no default": the pod or its ServiceAccount must set it, where it is required.
- */
-export interface InjectionDefaults {
-  readonly stsEndpoint: string | undefined;
-  readonly flavor: string | undefined;
-  readonly roleArn: string | undefined;
-  readonly audience: string | undefined;
-  readonly tokenExpirationSeconds: string;
-  readonly durationSeconds: string;
-  readonly s3Endpoint: string | undefined;
-  readonly cpuRequest: string;
-  readonly memoryRequest: string;
-  readonly cpuLimit: string;
-  readonly memoryLimit: string;
-}
 
 /** Sidecar resources, Kubernetes quantities as written. */
 export interface SidecarResources {
@@ -101,34 +95,6 @@ export function wantsInjection(pod: Pod): PlanResult | undefined {
   return undefined;
 }
 
-// Limits copied from the sidecar's own validation (src/config/sidecar-config.ts: RGW rgw_sts.cc,
-// MinIO jwt.go) and from Kubernetes: expirationSeconds >= 600 (KEP-1205, research/anchors.md §7);
-// 86400 is the EKS webhook's default and a sane upper bound for a token that only the sidecar reads.
-const MIN_TOKEN_EXPIRATION = 600;
-const MAX_TOKEN_EXPIRATION = 86_400;
-const MIN_DURATION = 900;
-const MAX_DURATION: Record<Flavor, number> = { rgw: 43_200, aws: 43_200, minio: 31_536_000 };
-/** Annotation range of the refresh bound; the sidecar's own flag takes 1-43200 (sidecar-config.ts). */
-const MIN_MAX_REFRESH_INTERVAL = 60;
-const MAX_MAX_REFRESH_INTERVAL = 43_200;
-const QUANTITY = /^\+?(\d+(\.\d*)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
-const SUFFIX: Record<string, number> = {
-  '': 1,
-  m: 1e-3,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
-
 const POD_ONLY = new Set(ANNOTATIONS.filter((a) => a.scope === 'pod').map((a) => a.key));
 
 /**
@@ -165,17 +131,16 @@ export function buildInjectionPlan(
   const stsEndpoint = validateUrl(endpoint.value, (t) => problem(ANNOTATION_STS_ENDPOINT, endpoint.from, t));
 
   const flavorIn = lookup(ANNOTATION_FLAVOR, defaults.flavor);
-  let flavor: Flavor | undefined;
-  if (flavorIn.value === undefined)
-    problem(ANNOTATION_FLAVOR, flavorIn.from, `is required: set it to one of ${FLAVORS.join(', ')}.`);
-  else if (!(FLAVORS as readonly string[]).includes(flavorIn.value))
-    problem(ANNOTATION_FLAVOR, flavorIn.from, `"${flavorIn.value}" is not one of ${FLAVORS.join(', ')}.`);
-  else flavor = flavorIn.value as Flavor;
+  const flavor: Flavor | undefined = validateEnum(
+    flavorIn.value,
+    FLAVORS,
+    (t) => problem(ANNOTATION_FLAVOR, flavorIn.from, t),
+    `is required: set it to one of ${FLAVORS.join(', ')}.`,
+  );
 
   const roleIn = lookup(ANNOTATION_ROLE_ARN, defaults.roleArn);
   const roleArn = roleIn.value;
-  if (roleArn !== undefined && !/^arn:[^:]+:[^:]*:[^:]*:[^:]*:.+$/.test(roleArn))
-    problem(ANNOTATION_ROLE_ARN, roleIn.from, 'is not an ARN: expected e.g. arn:aws:iam:::role/app.');
+  if (roleArn !== undefined) validateArn(roleArn, (t) => problem(ANNOTATION_ROLE_ARN, roleIn.from, t));
   if (roleArn === undefined && (flavor === 'rgw' || flavor === 'aws'))
     problem(
       ANNOTATION_ROLE_ARN,
@@ -193,13 +158,17 @@ export function buildInjectionPlan(
     );
 
   const expIn = lookup(ANNOTATION_TOKEN_EXPIRATION, defaults.tokenExpirationSeconds);
-  const tokenExpirationSeconds = parseWhole(expIn.value, MIN_TOKEN_EXPIRATION, MAX_TOKEN_EXPIRATION, (t) =>
+  const tokenExpirationSeconds = parseWhole(expIn.value, annotationRange(ANNOTATION_TOKEN_EXPIRATION), (t) =>
     problem(ANNOTATION_TOKEN_EXPIRATION, expIn.from, t),
   );
 
   const durIn = lookup(ANNOTATION_DURATION, defaults.durationSeconds);
-  const durationSeconds = parseWhole(durIn.value, MIN_DURATION, MAX_DURATION[flavor ?? 'rgw'], (t) =>
-    problem(ANNOTATION_DURATION, durIn.from, `${t} (for flavor ${flavor ?? 'rgw'})`),
+  // An invalid flavor is reported above; the duration is then checked as for rgw, the strictest.
+  const durationSeconds = parseWhole(
+    durIn.value,
+    durationRange(flavor ?? 'rgw'),
+    (t) => problem(ANNOTATION_DURATION, durIn.from, t),
+    { note: ` for flavor ${flavor ?? 'rgw'}` },
   );
 
   const policyIn = lookup(ANNOTATION_SESSION_POLICY, undefined);
@@ -207,12 +176,11 @@ export function buildInjectionPlan(
   if (sessionPolicy !== undefined)
     validateSessionPolicy(sessionPolicy, (t) => problem(ANNOTATION_SESSION_POLICY, policyIn.from, t));
 
-  // At least a minute: a shorter bound would only multiply STS calls (every pod, every bound).
   const maxRefreshIn = lookup(ANNOTATION_MAX_REFRESH_INTERVAL, undefined);
   const maxRefreshIntervalSeconds =
     maxRefreshIn.value === undefined
       ? undefined
-      : parseWhole(maxRefreshIn.value, MIN_MAX_REFRESH_INTERVAL, MAX_MAX_REFRESH_INTERVAL, (t) =>
+      : parseWhole(maxRefreshIn.value, annotationRange(ANNOTATION_MAX_REFRESH_INTERVAL), (t) =>
           problem(ANNOTATION_MAX_REFRESH_INTERVAL, maxRefreshIn.from, t),
         );
 
@@ -240,24 +208,21 @@ export function buildInjectionPlan(
         `names "${name}", which is not a container of this pod.`,
       );
 
-  const listenIn = lookup(ANNOTATION_LISTEN_PORT, '8187');
-  const listenPort = parseWhole(listenIn.value, 1024, 65_535, (t) =>
+  const listenIn = lookup(ANNOTATION_LISTEN_PORT, defaultOf(SIDECAR_OPTIONS, 'listenPort'));
+  const listenPort = parseWhole(listenIn.value, annotationRange(ANNOTATION_LISTEN_PORT), (t) =>
     problem(ANNOTATION_LISTEN_PORT, listenIn.from, t),
   );
-  const opsIn = lookup(ANNOTATION_OPS_PORT, '9187');
-  const opsPort = parseWhole(opsIn.value, 1024, 65_535, (t) => problem(ANNOTATION_OPS_PORT, opsIn.from, t));
+  const opsIn = lookup(ANNOTATION_OPS_PORT, defaultOf(SIDECAR_OPTIONS, 'opsPort'));
+  const opsPort = parseWhole(opsIn.value, annotationRange(ANNOTATION_OPS_PORT), (t) =>
+    problem(ANNOTATION_OPS_PORT, opsIn.from, t),
+  );
   if (listenPort !== undefined && listenPort === opsPort)
     problem(ANNOTATION_OPS_PORT, opsIn.from, `must differ from ${ANNOTATION_LISTEN_PORT} (${listenPort}).`);
 
   const quantity = (key: string, fallback: string) => {
     const input = lookup(key, fallback);
     const amount = parseQuantity(input.value);
-    if (amount === undefined)
-      problem(
-        key,
-        input.from,
-        `"${input.value}" is not a Kubernetes quantity such as 100m, 1, 128Mi or 1Gi.`,
-      );
+    if (amount === undefined) problem(key, input.from, quantityProblem(input.value));
     return { text: input.value ?? '', amount, from: input.from };
   };
   const cpuRequest = quantity(ANNOTATION_CPU_REQUEST, defaults.cpuRequest);
@@ -330,49 +295,4 @@ function checkNameClashes(pod: Pod, problem: (key: string, from: string, text: s
         'pod',
         `the pod already has a volume named "${v.name}"; rename it or drop the label.`,
       );
-}
-
-/** Parses a whole number in [min, max]; reports the range otherwise. */
-export function parseWhole(
-  value: string | undefined,
-  min: number,
-  max: number,
-  report: (text: string) => void,
-): number | undefined {
-  if (value === undefined || !/^\d{1,9}$/.test(value)) {
-    report(`"${value ?? ''}" is not a whole number; use a value from ${min} to ${max}.`);
-    return undefined;
-  }
-  const n = Number(value);
-  if (n < min || n > max) {
-    report(`${n} is out of range; use a value from ${min} to ${max}.`);
-    return undefined;
-  }
-  return n;
-}
-
-/** A Kubernetes resource quantity as a number (cores or bytes), or undefined when malformed. */
-export function parseQuantity(value: string | undefined): number | undefined {
-  const m = value === undefined ? null : QUANTITY.exec(value);
-  if (!m) return undefined;
-  return Number(m[1]) * SUFFIX[m[3] ?? '']!;
-}
-
-/** An http(s) URL without credentials, normalised by WHATWG URL. */
-export function validateUrl(value: string | undefined, report: (text: string) => void): string | undefined {
-  if (value === undefined) {
-    report('is required: the URL of the store, e.g. https://rgw.example.internal.');
-    return undefined;
-  }
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    report(`"${value}" is not a URL: expected http(s)://host[:port].`);
-    return undefined;
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') report('must start with https:// or http://.');
-  else if (url.username !== '' || url.password !== '') report('must not carry user:password.');
-  else return url.toString();
-  return undefined;
 }

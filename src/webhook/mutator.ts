@@ -1,7 +1,8 @@
-import { AnnotationError, isSidecarError } from '../errors.ts';
+import { AnnotationError, isSidecarError } from '../shared/errors.ts';
 import type { ServiceAccountRecord } from '../kube/kube-client.ts';
-import { buildInjectionPlan, type InjectionDefaults, wantsInjection } from './injection-plan.ts';
-import { buildPodPatch, type JsonPatchOp, type SidecarImage } from './pod-patch.ts';
+import type { InjectionDefaults, SidecarImage } from '../config/webhook-config.ts';
+import { buildInjectionPlan, wantsInjection } from './injection-plan.ts';
+import { buildPodPatch, type JsonPatchOp } from './pod-patch.ts';
 import type { Pod } from './pod-types.ts';
 import type { InjectionResult } from './webhook-metrics.ts';
 

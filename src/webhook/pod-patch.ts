@@ -6,6 +6,7 @@ import {
   SIDECAR_OPTIONS,
   type SidecarOptionKey,
 } from '../config/sidecar-options.ts';
+import type { SidecarImage } from '../config/webhook-config.ts';
 import { ANNOTATION_STATUS, STATUS_INJECTED } from './annotations.ts';
 export { AUTH_MOUNT_DIR } from './injection-plan.ts';
 import {
@@ -27,19 +28,7 @@ export interface JsonPatchOp {
   value: unknown;
 }
 
-/** What the sidecar container is built from, beyond the plan (webhook flags). */
-export interface SidecarImage {
-  readonly image: string;
-  readonly imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
-  /**
-   * Pod fsGroup added when the pod has none, so the 0440 auth-token file is readable by every
-   * container: the in-memory emptyDir becomes group-owned by it with the setgid bit, the file
-   * inherits the group, and every container of the pod has it as a supplementary group.
-   */
-  readonly fsGroup: number;
-}
-
-/** Env names the SDKs read (research/anchors.md table (b)). */
+/** Env names the SDKs read (docs/design/upstream-facts.md, "The ECS container-credentials protocol"). */
 export const ENV_FULL_URI = 'AWS_CONTAINER_CREDENTIALS_FULL_URI';
 export const ENV_AUTH_TOKEN_FILE = 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE';
 export const ENV_S3_ENDPOINT = 'AWS_ENDPOINT_URL_S3';

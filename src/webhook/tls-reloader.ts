@@ -1,10 +1,8 @@
-import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import type { Server } from 'node:https';
 import { createSecureContext } from 'node:tls';
-import { SidecarError } from '../errors.ts';
-import type { Logger } from '../log.ts';
-import { TokenWatcher } from '../token/token-watcher.ts';
+import { SidecarError } from '../shared/errors.ts';
+import type { Logger } from '../shared/log.ts';
+import { ReloadableSecret } from '../shared/reloadable-secret.ts';
 import type { WebhookMetrics } from './webhook-metrics.ts';
 
 export interface TlsFiles {
@@ -12,8 +10,14 @@ export interface TlsFiles {
   keyFile: string;
 }
 
+/** A PEM certificate (chain) and its key, as `tls.createSecureContext` takes them. */
+export interface TlsPair {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+}
+
 /** Reads both files and checks they form a key pair. @throws SidecarError WEBHOOK_TLS_INVALID */
-export async function readTlsPair(files: TlsFiles): Promise<{ cert: Buffer; key: Buffer }> {
+export async function readTlsPair(files: TlsFiles): Promise<TlsPair> {
   let cert: Buffer;
   let key: Buffer;
   try {
@@ -38,62 +42,33 @@ export async function readTlsPair(files: TlsFiles): Promise<{ cert: Buffer; key:
   return { cert, key };
 }
 
-export type TlsReloaderEvents = { reloaded: []; failed: [error: SidecarError] };
+/** A TLS pair that follows rotations, as {@link watchTlsPair} returns it. */
+export type ReloadableTlsPair = ReloadableSecret<TlsPair>;
 
 /**
- * Swaps the server's certificate when cert-manager rotates the secret. Both files are watched
- * with the kubelet-aware TokenWatcher (directory events + poll: the secret volume swaps a
- * `..data` symlink). A pair that does not match, e.g. the cert written before the key by a
- * non-atomic writer, is refused and the old certificate stays in use until the next change.
+ * The webhook's certificate, re-read when cert-manager rotates the secret (both files are
+ * watched: the secret volume swaps a `..data` symlink). A pair that does not match, e.g. the
+ * cert written before the key by a non-atomic writer, is refused and the old certificate stays
+ * in use until the next change. Reloads are counted and logged here; the caller applies a new
+ * pair with `server.setSecureContext()` on 'reloaded'. start() rejects with WEBHOOK_TLS_INVALID.
  */
-export class TlsReloader extends EventEmitter<TlsReloaderEvents> {
-  readonly #server: Server;
-  readonly #files: TlsFiles;
-  readonly #watchers: TokenWatcher[];
-  readonly #log: Logger;
-  readonly #metrics: WebhookMetrics;
-
-  constructor(
-    server: Server,
-    files: TlsFiles,
-    options: { logger: Logger; metrics: WebhookMetrics; pollIntervalMs?: number },
-  ) {
-    super();
-    this.#server = server;
-    this.#files = files;
-    this.#log = options.logger.child({ component: 'tls' });
-    this.#metrics = options.metrics;
-    this.#watchers = [files.certFile, files.keyFile].map(
-      (tokenFile) => new TokenWatcher({ tokenFile, pollIntervalMs: options.pollIntervalMs ?? 10_000 }),
-    );
-    for (const w of this.#watchers) w.on('change', () => void this.reload());
-  }
-
-  async start(): Promise<void> {
-    await Promise.all(this.#watchers.map((w) => w.start()));
-  }
-
-  async close(): Promise<void> {
-    await Promise.all(this.#watchers.map((w) => w.close()));
-  }
-
-  /** Re-reads both files now; resolves true when the new pair is in use. Never rejects. */
-  async reload(): Promise<boolean> {
-    try {
-      this.#server.setSecureContext(await readTlsPair(this.#files));
-    } catch (error) {
-      const e =
-        error instanceof SidecarError
-          ? error
-          : new SidecarError('WEBHOOK_TLS_INVALID', 'TLS reload failed', { cause: error });
-      this.#metrics.tlsReloads.inc({ result: 'failure' });
-      this.#log.warn({ event: 'tls_reload_failed', err: e }, 'kept the previous certificate');
-      this.emit('failed', e);
-      return false;
-    }
-    this.#metrics.tlsReloads.inc({ result: 'success' });
-    this.#log.info({ event: 'tls_reloaded' }, 'certificate reloaded');
-    this.emit('reloaded');
-    return true;
-  }
+export function watchTlsPair(
+  files: TlsFiles,
+  options: { logger: Logger; metrics: WebhookMetrics; pollIntervalMs?: number | undefined },
+): ReloadableTlsPair {
+  const log = options.logger.child({ component: 'tls' });
+  const pair = new ReloadableSecret({
+    files: [files.certFile, files.keyFile],
+    read: () => readTlsPair(files),
+    pollIntervalMs: options.pollIntervalMs,
+  });
+  pair.on('reloaded', () => {
+    options.metrics.tlsReloads.inc({ result: 'success' });
+    log.info({ event: 'tls_reloaded' }, 'certificate reloaded');
+  });
+  pair.on('failed', (error) => {
+    options.metrics.tlsReloads.inc({ result: 'failure' });
+    log.warn({ event: 'tls_reload_failed', err: error }, 'kept the previous certificate');
+  });
+  return pair;
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, type TestContext, test } from 'node:test';
-import { isSidecarError, type SidecarError } from '../../src/errors.ts';
+import { isSidecarError, type SidecarError } from '../../src/shared/errors.ts';
 import { StsExchanger } from '../../src/sts/exchanger.ts';
 import { OidcIssuer, type SignTokenOptions } from '../fakes/oidc-issuer.ts';
 import { KubeletTokenVolume } from '../helpers/kubelet-token-volume.ts';

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, type TestContext, test } from 'node:test';
-import { ERROR_CATALOGUE, type ErrorCode, retryClassOf } from '../../src/errors.ts';
+import { ERROR_CATALOGUE, type ErrorCode, retryClassOf } from '../../src/shared/errors.ts';
 import { classifyStsError } from '../../src/sts/classify-sts-error.ts';
 import { parseStsErrorBody, StsErrorResponse } from '../../src/sts/sts-error-body.ts';
 import { FakeSts } from '../fakes/fake-sts.ts';
@@ -53,7 +53,7 @@ before(async () => {
   const dir = await mkdtemp(join(tmpdir(), 'sts-sidecar-rgw-e2e-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   // RGW Pacific only accepts JWKS keys with an x5c chain, and fetches https:// only, verified
-  // against the system CA store, where .ci/peers/ceph.sh put this certificate (research §5).
+  // against the system CA store, where .ci/peers/ceph.sh put this certificate (docs/design/upstream-facts.md).
   const issuer = await OidcIssuer.start({
     tls: { certPem: peer.issuerCertPem, keyPem: peer.issuerKeyPem },
     x5c: true,

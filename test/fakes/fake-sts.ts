@@ -501,7 +501,7 @@ export class FakeSts extends EventEmitter {
     if (policy && !(JSON.parse(policy) as Claims).Version) {
       return invalid("Version cannot be empty expecting '2012-10-17'", 'policy-malformed');
     }
-    // DurationSeconds omitted: the credentials live exactly as long as the JWT (research/anchors.md §6).
+    // DurationSeconds omitted: the credentials live exactly as long as the JWT (MinIO; docs/design/upstream-facts.md).
     const lifetime = d !== undefined ? Number(d) : Number(claims.exp) - this.#now() / 1000;
     const issued = this.#newCredentials(fault === 'expired' ? -60 : lifetime, 'minio');
     // Shape: minio/minio cmd/sts-datatypes.go AssumeRoleWithWebIdentityResponse / WebIdentityResult

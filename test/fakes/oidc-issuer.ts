@@ -29,7 +29,7 @@ export interface OidcIssuerOptions {
   tls?: { certPem: string; keyPem: string };
   /**
    * Add `x5c` (a self-signed cert for the signing key, base64 DER) to every JWK. RGW before
-   * 18.2.8 / 19.2.3 only verifies keys that carry `x5c` (research/anchors.md §5). Default false,
+   * 18.2.8 / 19.2.3 only verifies keys that carry `x5c` (docs/design/upstream-facts.md). Default false,
    * which is what a Kubernetes API server publishes.
    */
   x5c?: boolean;

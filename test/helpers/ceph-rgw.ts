@@ -217,7 +217,7 @@ export function startRgwSidecar(opts: RgwSidecarOptions): Promise<SidecarProcess
       STS_SIDECAR_FLAVOR: 'rgw',
       STS_SIDECAR_ROLE_ARN: opts.roleArn,
       STS_SIDECAR_TOKEN_FILE: opts.volume.path,
-      // RGW's minimum (research/anchors.md §5: duration min 900).
+      // RGW's minimum (docs/design/upstream-facts.md, "Store limits": duration min 900).
       STS_SIDECAR_DURATION_SECONDS: '900',
       ...opts.env,
     },

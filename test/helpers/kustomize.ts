@@ -6,7 +6,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WEBHOOK_OPTIONS } from '../../src/config/webhook-options.ts';
-import { buildInjectionPlan, type InjectionDefaults } from '../../src/webhook/injection-plan.ts';
+import type { InjectionDefaults } from '../../src/config/webhook-config.ts';
+import { buildInjectionPlan } from '../../src/webhook/injection-plan.ts';
 import type { Pod } from '../../src/webhook/pod-types.ts';
 import { parseManifests, type KubeObject } from './k8s-schema.ts';
 

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
-import { MAX_CREDENTIAL_CONNECTIONS } from '../../src/server/credentials-server.ts';
+import { MAX_CREDENTIAL_CONNECTIONS } from '../../src/sidecar/credentials-server.ts';
 import { SidecarProcess } from '../helpers/sidecar-process.ts';
 
 function rssMiB(pid: number): number {

@@ -13,7 +13,7 @@ import { shimSource } from '../../scripts/build/builtins-via-require.ts';
 import { bundleOptions } from '../../scripts/build/bundle-options.ts';
 import { SidecarProcess } from '../helpers/sidecar-process.ts';
 
-const RECORDER = fileURLToPath(new URL('../fixtures/record-builtins.mjs', import.meta.url));
+const RECORDER = fileURLToPath(new URL('../helpers/record-builtins.mjs', import.meta.url));
 const UNDICI = 'NativeModule internal/deps/undici/undici';
 
 function recordDir(): { dir: string; out: string } {

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { request as httpRequest, type Server } from 'node:http';
 import { connect } from 'node:net';
-import { test } from 'node:test';
-import { generateAuthToken } from '../../src/server/auth-token.ts';
-import { createCredentialsServer } from '../../src/server/credentials-server.ts';
-import { closeGracefully, listen } from '../../src/server/http-lifecycle.ts';
-import { createOpsServer } from '../../src/server/ops-server.ts';
+import { after, before, describe, it, test } from 'node:test';
+import { generateAuthToken } from '../../src/sidecar/auth-token.ts';
+import { createCredentialsServer } from '../../src/sidecar/credentials-server.ts';
+import { closeGracefully, listen } from '../../src/shared/http-lifecycle.ts';
+import { createSidecarOpsServer } from '../../src/sidecar/sidecar-app.ts';
 import { EngineHarness } from '../helpers/engine-harness.ts';
 
 const MIN = 60_000;
@@ -29,7 +29,7 @@ async function serve(t: { after: (fn: () => Promise<void>) => void }, options = 
     path: PATH,
     authToken: () => Buffer.from(token),
   });
-  const ops = createOpsServer({ store: h.sidecar.store, metrics: h.metrics });
+  const ops = createSidecarOpsServer({ store: h.sidecar.store, metrics: h.metrics });
   const a = await listen(credentials, '127.0.0.1', 0);
   const b = await listen(ops, '127.0.0.1', 0);
   t.after(async () => {
@@ -66,100 +66,152 @@ function call(
   });
 }
 
-test('every status code comes from its cause', { timeout: 20_000 }, async (t) => {
-  const { h, token, base } = await serve(t);
-  const url = `${base}${PATH}`;
-  const auth = { authorization: token };
+test(
+  '503 before the first exchange, 200 after, 431 for oversized headers; each counted',
+  { timeout: 20_000 },
+  async (t) => {
+    const { h, token, base } = await serve(t);
+    const url = `${base}${PATH}`;
+    const auth = { authorization: token };
 
-  const before = await call(url, { headers: auth });
-  assert.equal(before.status, 503, 'no credentials before the first exchange');
-  // Issue #13, item 8: a 503 fails fast (aws-sdk-js v2 sleeps for Retry-After between retries).
-  assert.equal(before.headers['retry-after'], '1');
-  assert.equal(JSON.parse(before.body).Code, 'NO_VALID_CREDENTIALS');
+    const before = await call(url, { headers: auth });
+    assert.equal(before.status, 503, 'no credentials before the first exchange');
+    // Issue #13, item 8: a 503 fails fast (aws-sdk-js v2 sleeps for Retry-After between retries).
+    assert.equal(before.headers['retry-after'], '1');
+    assert.equal(JSON.parse(before.body).Code, 'NO_VALID_CREDENTIALS');
 
-  await h.rotateToken();
-  await h.sidecar.start();
-  const ok = await call(url, { headers: auth });
-  assert.equal(ok.status, 200);
-  assert.equal(ok.headers['content-type'], 'application/json');
-  assert.equal(ok.headers['cache-control'], 'no-store');
-  const issued = h.sts.issued!;
-  assert.deepEqual(JSON.parse(ok.body), {
-    AccessKeyId: issued.accessKeyId,
-    SecretAccessKey: issued.secretAccessKey,
-    Token: issued.sessionToken,
-    Expiration: issued.expiration.toISOString(),
-  });
-  assert.match(
-    JSON.parse(ok.body).Expiration,
-    /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/,
-    'Z form, as the JS SDK needs',
-  );
-
-  const cases: Array<[string, Parameters<typeof call>[1], string, number, string]> = [
-    ['no Authorization header', {}, PATH, 401, 'Unauthorized'],
-    [
-      'wrong token, same length',
-      { headers: { authorization: generateAuthToken() } },
-      PATH,
-      401,
-      'Unauthorized',
-    ],
-    ['wrong token, other length', { headers: { authorization: `${token}x` } }, PATH, 401, 'Unauthorized'],
-    [
-      'token with a Bearer prefix',
-      { headers: { authorization: `Bearer ${token}` } },
-      PATH,
-      401,
-      'Unauthorized',
-    ],
-    // Node keeps the first of two Authorization headers; the endpoint refuses the ambiguity.
-    ['two Authorization headers', { headers: { authorization: [token, token] } }, PATH, 401, 'Unauthorized'],
-    ['wrong path', { headers: auth }, '/v1/credentialsX', 404, 'NotFound'],
-    ['POST', { method: 'POST', headers: auth }, PATH, 405, 'MethodNotAllowed'],
-    ['a body', { headers: { ...auth, 'content-length': '1' }, body: 'x' }, PATH, 400, 'BodyNotAllowed'],
-    [
-      'a chunked body',
-      { headers: { ...auth, 'transfer-encoding': 'chunked' }, body: 'x' },
-      PATH,
-      400,
-      'BodyNotAllowed',
-    ],
-    [
-      'X-Forwarded-For',
-      { headers: { ...auth, 'x-forwarded-for': '10.0.0.1' } },
-      PATH,
-      403,
-      'ProxiedRequestRefused',
-    ],
-  ];
-  for (const [name, options, path, status, code] of cases) {
-    const r = await call(`${base}${path}`, options).catch((e: Error) => {
-      throw new Error(`${name}: ${e.message}`);
+    await h.rotateToken();
+    await h.sidecar.start();
+    const ok = await call(url, { headers: auth });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.headers['content-type'], 'application/json');
+    assert.equal(ok.headers['cache-control'], 'no-store');
+    const issued = h.sts.issued!;
+    assert.deepEqual(JSON.parse(ok.body), {
+      AccessKeyId: issued.accessKeyId,
+      SecretAccessKey: issued.secretAccessKey,
+      Token: issued.sessionToken,
+      Expiration: issued.expiration.toISOString(),
     });
-    assert.equal(r.status, status, name);
-    const body = JSON.parse(r.body) as Record<string, string>;
-    assert.equal(body.Code, code, name);
-    // Issue #13, item 8: both AWS Java SDKs read lowercase code/message.
-    assert.equal(body.code, code, name);
-    assert.equal(body.message, body.Message, name);
-  }
-  const big = await call(url, { headers: { ...auth, 'x-padding': 'a'.repeat(64 * 1024) } });
-  assert.equal(big.status, 431, '64 KiB of headers is refused');
+    assert.match(
+      JSON.parse(ok.body).Expiration,
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/,
+      'Z form, as the JS SDK needs',
+    );
 
-  const metric = await h.metrics.registry.getSingleMetricAsString('sts_sidecar_credential_requests_total');
-  for (const [status, count] of [
-    ['200', 1],
-    ['401', 5],
-    ['503', 1],
-    ['404', 1],
-    ['405', 1],
-    ['400', 2],
-    ['403', 1],
-    ['431', 1],
-  ] as const)
-    assert.match(metric, new RegExp(`status="${status}"} ${count}\\b`), `counted ${status}`);
+    const big = await call(url, { headers: { ...auth, 'x-padding': 'a'.repeat(64 * 1024) } });
+    assert.equal(big.status, 431, '64 KiB of headers is refused');
+
+    const metric = await h.metrics.registry.getSingleMetricAsString('sts_sidecar_credential_requests_total');
+    for (const [status, count] of [
+      ['200', 1],
+      ['503', 1],
+      ['431', 1],
+    ] as const)
+      assert.match(metric, new RegExp(`status="${status}"} ${count}\\b`), `counted ${status}`);
+  },
+);
+
+const refusals: Array<[string, (token: string) => Parameters<typeof call>[1], string, number, string]> = [
+  ['no Authorization header', () => ({}), PATH, 401, 'HTTP_UNAUTHORIZED'],
+  [
+    'wrong token, same length',
+    () => ({ headers: { authorization: generateAuthToken() } }),
+    PATH,
+    401,
+    'HTTP_UNAUTHORIZED',
+  ],
+  [
+    'wrong token, other length',
+    (token) => ({ headers: { authorization: `${token}x` } }),
+    PATH,
+    401,
+    'HTTP_UNAUTHORIZED',
+  ],
+  [
+    'token with a Bearer prefix',
+    (token) => ({ headers: { authorization: `Bearer ${token}` } }),
+    PATH,
+    401,
+    'HTTP_UNAUTHORIZED',
+  ],
+  // Node keeps the first of two Authorization headers; the endpoint refuses the ambiguity.
+  [
+    'two Authorization headers',
+    (token) => ({ headers: { authorization: [token, token] } }),
+    PATH,
+    401,
+    'HTTP_UNAUTHORIZED',
+  ],
+  [
+    'wrong path',
+    (token) => ({ headers: { authorization: token } }),
+    '/v1/credentialsX',
+    404,
+    'HTTP_NOT_FOUND',
+  ],
+  [
+    'POST',
+    (token) => ({ method: 'POST', headers: { authorization: token } }),
+    PATH,
+    405,
+    'HTTP_METHOD_NOT_ALLOWED',
+  ],
+  [
+    'a body',
+    (token) => ({ headers: { authorization: token, 'content-length': '1' }, body: 'x' }),
+    PATH,
+    400,
+    'HTTP_BODY_NOT_ALLOWED',
+  ],
+  [
+    'a chunked body',
+    (token) => ({ headers: { authorization: token, 'transfer-encoding': 'chunked' }, body: 'x' }),
+    PATH,
+    400,
+    'HTTP_BODY_NOT_ALLOWED',
+  ],
+  [
+    'X-Forwarded-For',
+    (token) => ({ headers: { authorization: token, 'x-forwarded-for': '10.0.0.1' } }),
+    PATH,
+    403,
+    'HTTP_PROXIED_REQUEST_REFUSED',
+  ],
+];
+// One test per refusal, against one endpoint that holds servable credentials, so a refusal can
+// only come from its cause; each also checks that it is counted under its status.
+describe('every refusal comes from its cause, with the JSON error body and its count', () => {
+  let served: Served;
+  const cleanups: Array<() => Promise<void>> = [];
+  before(async () => {
+    served = await serve({ after: (fn) => cleanups.push(fn) });
+    await served.h.rotateToken();
+    await served.h.sidecar.start();
+  });
+  after(async () => {
+    for (const fn of cleanups) await fn();
+  });
+  for (const [name, options, path, status, code] of refusals)
+    it(name, async () => {
+      const counted = (): Promise<number> => requestCount(served.h, status);
+      const before = await counted();
+      const r = await call(`${served.base}${path}`, options(served.token));
+      assert.equal(r.status, status);
+      const body = JSON.parse(r.body) as Record<string, string>;
+      assert.equal(body.Code, code);
+      // Issue #13, item 8: both AWS Java SDKs read lowercase code/message.
+      assert.equal(body.code, code);
+      assert.equal(body.message, body.Message);
+      assert.equal(await counted(), before + 1);
+    });
 });
+
+/** sts_sidecar_credential_requests_total for one status (0 before its first request). */
+async function requestCount(h: EngineHarness, status: number): Promise<number> {
+  const text = await h.metrics.registry.getSingleMetricAsString('sts_sidecar_credential_requests_total');
+  return Number(new RegExp(`status="${status}"} (\\d+)`).exec(text)?.[1] ?? 0);
+}
 
 test(
   'short-lived credentials with STS down: no response over their whole life serves expired ones',

@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { CredentialStore } from '../../src/credentials/credential-store.ts';
-import { SidecarMetrics } from '../../src/metrics.ts';
-import { createCredentialsServer, MAX_CREDENTIAL_CONNECTIONS } from '../../src/server/credentials-server.ts';
-import { closeGracefully, listen } from '../../src/server/http-lifecycle.ts';
+import { SidecarMetrics } from '../../src/sidecar/sidecar-metrics.ts';
+import { createCredentialsServer, MAX_CREDENTIAL_CONNECTIONS } from '../../src/sidecar/credentials-server.ts';
+import { closeGracefully, listen } from '../../src/shared/http-lifecycle.ts';
 import { FakeKubeApi } from '../fakes/fake-kube-api.ts';
-import { goldenWebhookArgs } from '../fixtures/webhook/golden-setup.ts';
+import { goldenWebhookArgs } from '../helpers/webhook-golden.ts';
 import { BUNDLE, SidecarProcess } from '../helpers/sidecar-process.ts';
 import { createSelfSignedCert } from '../helpers/tls.ts';
 

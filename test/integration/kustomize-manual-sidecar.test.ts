@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { ANNOTATION_STATUS, LABEL_INJECT } from '../../src/webhook/annotations.ts';
 import { SHADOWING_ENV, type JsonPatchOp } from '../../src/webhook/pod-patch.ts';
-import { applyPatch, FIXTURE_DIR, loadFixture } from '../fixtures/webhook/golden-setup.ts';
+import { applyPatch, FIXTURE_DIR, loadFixture } from '../helpers/webhook-golden.ts';
 import {
   kubectlVersion,
   objectsOf,

@@ -2,7 +2,7 @@
 // the built sidecar and webhook, run as processes and driven until each series the queries select
 // is there (a success and a failure, 200/401/503, a token read error, an injection, a rejection,
 // a failed ServiceAccount GET, a failed TLS reload). Renaming a metric or a label in
-// src/metrics.ts or src/webhook/webhook-metrics.ts (and rebuilding) fails this test; so does a
+// src/sidecar/sidecar-metrics.ts or src/webhook/webhook-metrics.ts (and rebuilding) fails this test; so does a
 // stale dist/ (the bundle must expose every metric the sources register).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -12,10 +12,10 @@ import { request as httpsRequest } from 'node:https';
 import { createInterface } from 'node:readline';
 import { type TestContext, test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { EXCHANGE_CODE_LABELS, SidecarMetrics } from '../../src/metrics.ts';
+import { EXCHANGE_CODE_LABELS, SidecarMetrics } from '../../src/sidecar/sidecar-metrics.ts';
 import { WebhookMetrics } from '../../src/webhook/webhook-metrics.ts';
 import { FakeKubeApi } from '../fakes/fake-kube-api.ts';
-import { goldenWebhookArgs, loadFixture } from '../fixtures/webhook/golden-setup.ts';
+import { goldenWebhookArgs, loadFixture } from '../helpers/webhook-golden.ts';
 import {
   type Exposition,
   grafanaVariableSelector,

@@ -226,7 +226,7 @@ test(
     );
     assert.equal(http.ok, false);
     assert.equal(http.message, 'Server responded with status: 401');
-    assert.equal(http.code, 'Unauthorized');
+    assert.equal(http.code, 'HTTP_UNAUTHORIZED');
     assert.match(http.codeMessage ?? '', /AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE/);
     t.diagnostic(`defaultProvider: ${chain.message} (${refused} requests got 401)`);
     t.diagnostic(`fromHttp: ${http.message}, Code ${http.code}`);
@@ -238,7 +238,7 @@ test(
       const res = await fetch(shared.credentialsUrl, { headers });
       assert.equal(res.status, 401, what);
       const body = (await res.json()) as Record<string, unknown>;
-      assert.equal(body.Code, 'Unauthorized', what);
+      assert.equal(body.Code, 'HTTP_UNAUTHORIZED', what);
       assert.equal(typeof body.Message, 'string', what);
       assert.equal(body.AccessKeyId, undefined, what);
     }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
-import { isSidecarError } from '../../src/errors.ts';
+import { isSidecarError } from '../../src/shared/errors.ts';
 import { EngineHarness } from '../helpers/engine-harness.ts';
 import { SidecarProcess } from '../helpers/sidecar-process.ts';
 

@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { TokenSource } from '../../src/token/token-source.ts';
-import { TokenWatcher } from '../../src/token/token-watcher.ts';
+import { FileWatcher } from '../../src/shared/file-watcher.ts';
 import { KubeletTokenVolume } from '../helpers/kubelet-token-volume.ts';
 
-/** Generous next to the measured worst case (152 ms, research/node-baselines.md §5), for loaded CI. */
+/** Generous next to the measured worst case (152 ms, docs/design/measurements.md), for loaded CI. */
 const EVENT_TIMEOUT_MS = 3000;
 /** So long that, within a test, only chokidar can deliver the event. */
 const ONE_HOUR_MS = 3_600_000;
@@ -24,7 +24,7 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
  * The next `event` of `watcher`, failing the test after `EVENT_TIMEOUT_MS`. Call it BEFORE the
  * action that should cause the event, so an event emitted during the action is not missed.
  */
-function next(watcher: TokenWatcher, event: 'change' | 'checked', what: string): Promise<string | undefined> {
+function next(watcher: FileWatcher, event: 'change' | 'checked', what: string): Promise<string | undefined> {
   return once(watcher, event, { signal: AbortSignal.timeout(EVENT_TIMEOUT_MS) }).then(
     ([fingerprint]) => fingerprint as string | undefined,
     (err: Error) => {
@@ -34,7 +34,7 @@ function next(watcher: TokenWatcher, event: 'change' | 'checked', what: string):
   );
 }
 
-async function started(t: TestContext, watcher: TokenWatcher): Promise<TokenWatcher> {
+async function started(t: TestContext, watcher: FileWatcher): Promise<FileWatcher> {
   t.after(() => watcher.close());
   await watcher.start();
   return watcher;
@@ -43,7 +43,7 @@ async function started(t: TestContext, watcher: TokenWatcher): Promise<TokenWatc
 test('chokidar path: 50 kubelet rotations give 50 changes, each with that rotation’s token', async (t) => {
   const volume = await KubeletTokenVolume.create(tokenFor('initial'));
   t.after(() => volume.cleanup());
-  const watcher = await started(t, new TokenWatcher({ tokenFile: volume.path, pollIntervalMs: ONE_HOUR_MS }));
+  const watcher = await started(t, new FileWatcher({ file: volume.path, pollIntervalMs: ONE_HOUR_MS }));
   const source = new TokenSource({ tokenFile: volume.path });
   const changes: string[] = [];
   watcher.on('change', (fingerprint) => changes.push(fingerprint));
@@ -68,7 +68,7 @@ test('poll path alone (no directory watch) picks up rotations', async (t) => {
   t.after(() => volume.cleanup());
   const watcher = await started(
     t,
-    new TokenWatcher({ tokenFile: volume.path, pollIntervalMs: 50, watchDirectory: false }),
+    new FileWatcher({ file: volume.path, pollIntervalMs: 50, watchDirectory: false }),
   );
   for (let i = 1; i <= 3; i++) {
     const token = tokenFor(`polled-${i}`);
@@ -81,7 +81,7 @@ test('poll path alone (no directory watch) picks up rotations', async (t) => {
 test('a token file missing at start is noticed when the kubelet first writes it (chokidar path)', async (t) => {
   const volume = await KubeletTokenVolume.create(); // empty volume: no ..data, no token yet
   t.after(() => volume.cleanup());
-  const watcher = await started(t, new TokenWatcher({ tokenFile: volume.path, pollIntervalMs: ONE_HOUR_MS }));
+  const watcher = await started(t, new FileWatcher({ file: volume.path, pollIntervalMs: ONE_HOUR_MS }));
   const token = tokenFor('first');
   const changed = next(watcher, 'change', 'first write');
   await volume.write(token);
@@ -98,7 +98,7 @@ for (const c of missingDirCases) {
     const parent = await mkdtemp(join(tmpdir(), 'sts-sidecar-mount-'));
     t.after(() => rm(parent, { recursive: true, force: true }));
     const mountDir = join(parent, 'tokens');
-    const watcher = await started(t, new TokenWatcher({ tokenFile: join(mountDir, 'token'), ...c }));
+    const watcher = await started(t, new FileWatcher({ file: join(mountDir, 'token'), ...c }));
 
     // The whole volume appears at once, like a mount: built elsewhere, then renamed into place.
     const token = tokenFor('mounted');
@@ -115,7 +115,7 @@ test('close() releases a pending start(), and a closed watcher emits nothing', a
   t.after(() => volume.cleanup());
   const events: string[] = [];
   const watcherFor = (name: string) => {
-    const watcher = new TokenWatcher({ tokenFile: volume.path, pollIntervalMs: 50 });
+    const watcher = new FileWatcher({ file: volume.path, pollIntervalMs: 50 });
     watcher.on('checked', () => events.push(`${name} checked`));
     watcher.on('change', () => events.push(`${name} change`));
     return watcher;
@@ -134,7 +134,7 @@ test('close() releases a pending start(), and a closed watcher emits nothing', a
   // chokidar events and 50 ms polls to have fired, had close() left them running.
   const witness = await started(
     t,
-    new TokenWatcher({ tokenFile: volume.path, pollIntervalMs: 50, watchDirectory: false }),
+    new FileWatcher({ file: volume.path, pollIntervalMs: 50, watchDirectory: false }),
   );
   const witnessed = next(witness, 'change', 'witness');
   await volume.write(tokenFor('after-close'));
@@ -147,7 +147,7 @@ test('rewriting identical content emits no change; the next real rotation does',
   const same = tokenFor('same');
   const volume = await KubeletTokenVolume.create(same);
   t.after(() => volume.cleanup());
-  const watcher = new TokenWatcher({ tokenFile: volume.path, pollIntervalMs: ONE_HOUR_MS });
+  const watcher = new FileWatcher({ file: volume.path, pollIntervalMs: ONE_HOUR_MS });
   const changes: string[] = [];
   // Listening before start(): the content present at start must not count as a change either.
   watcher.on('change', (fingerprint) => changes.push(fingerprint));
@@ -169,7 +169,7 @@ test('a removed token file emits no change; the token coming back does', async (
   const first = tokenFor('before-removal');
   const volume = await KubeletTokenVolume.create(first);
   t.after(() => volume.cleanup());
-  const watcher = await started(t, new TokenWatcher({ tokenFile: volume.path, pollIntervalMs: ONE_HOUR_MS }));
+  const watcher = await started(t, new FileWatcher({ file: volume.path, pollIntervalMs: ONE_HOUR_MS }));
   const changes: string[] = [];
   watcher.on('change', (fingerprint) => changes.push(fingerprint));
 

@@ -7,13 +7,13 @@ import { copyFile, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
-import { type TestContext, test } from 'node:test';
+import { after, before, describe, it, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { loadWebhookConfig } from '../../src/config/webhook-config.ts';
-import { createLogger } from '../../src/log.ts';
-import { type RunningWebhook, startWebhookApp } from '../../src/run-webhook.ts';
+import { createLogger } from '../../src/shared/log.ts';
+import { type RunningWebhook, startWebhookApp } from '../../src/webhook/webhook-app.ts';
 import { FakeKubeApi } from '../fakes/fake-kube-api.ts';
-import { FIXTURE_DIR, goldenWebhookArgs, loadFixture } from '../fixtures/webhook/golden-setup.ts';
+import { FIXTURE_DIR, goldenWebhookArgs, loadFixture } from '../helpers/webhook-golden.ts';
 import { createSelfSignedCert, type SelfSignedCert } from '../helpers/tls.ts';
 
 interface Env {
@@ -25,7 +25,10 @@ interface Env {
 }
 
 /** Webhook with the golden defaults, its TLS files in their own dir (so tests can rotate them). */
-async function startEnv(t: TestContext, extraArgs: readonly string[] = []): Promise<Env> {
+/** Where startEnv registers its cleanup: a TestContext, or a suite's after() hook. */
+type Cleanups = { after: (fn: () => Promise<void>) => void };
+
+async function startEnv(t: Cleanups, extraArgs: readonly string[] = []): Promise<Env> {
   const cert = await createSelfSignedCert();
   const kube = new FakeKubeApi(cert);
   await kube.start();
@@ -161,42 +164,60 @@ test('webhook over HTTPS answers every golden case as the golden files say', asy
   assert.match(metrics.text, /sts_sidecar_webhook_request_duration_seconds_count \d+/);
 });
 
-test('malformed AdmissionReviews get 400 with a clear body, and the webhook keeps serving', async (t) => {
-  const env = await startEnv(t);
+const malformed: { name: string; body: (pod: unknown) => string | object; message: RegExp }[] = [
+  { name: 'not JSON', body: () => '{"apiVersion":', message: /not JSON/ },
+  { name: 'JSON array', body: () => '[]', message: /not an AdmissionReview/ },
+  {
+    name: 'wrong kind',
+    body: (pod) => ({ ...reviewOf(pod), kind: 'Pod' }),
+    message: /kind must be "AdmissionReview"/,
+  },
+  {
+    name: 'v1beta1',
+    body: (pod) => ({ ...reviewOf(pod), apiVersion: 'admission.k8s.io/v1beta1' }),
+    message: /admissionReviewVersions/,
+  },
+  { name: 'no uid', body: (pod) => reviewOf(pod, { uid: undefined }), message: /request\.uid is missing/ },
+  { name: 'object not a pod', body: () => reviewOf({ spec: { containers: 'app' } }), message: /not a Pod/ },
+  {
+    name: 'containers without names',
+    body: () => reviewOf({ spec: { containers: [{}] } }),
+    message: /not a Pod/,
+  },
+];
+
+// One test per malformed body, against one webhook, each followed by a good request: a bad
+// body must get 400 with the JSON error body and leave the webhook serving.
+describe('malformed AdmissionReviews get 400 with a clear body, and the webhook keeps serving', () => {
+  let env: Env;
+  const cleanups: Array<() => Promise<void>> = [];
   const pod = loadFixture('one-container').pod;
-  const cases: { name: string; body: string | object; message: RegExp }[] = [
-    { name: 'not JSON', body: '{"apiVersion":', message: /not JSON/ },
-    { name: 'JSON array', body: '[]', message: /not an AdmissionReview/ },
-    {
-      name: 'wrong kind',
-      body: { ...reviewOf(pod), kind: 'Pod' },
-      message: /kind must be "AdmissionReview"/,
-    },
-    {
-      name: 'v1beta1',
-      body: { ...reviewOf(pod), apiVersion: 'admission.k8s.io/v1beta1' },
-      message: /admissionReviewVersions/,
-    },
-    { name: 'no uid', body: reviewOf(pod, { uid: undefined }), message: /request\.uid is missing/ },
-    { name: 'object not a pod', body: reviewOf({ spec: { containers: 'app' } }), message: /not a Pod/ },
-    {
-      name: 'containers without names',
-      body: reviewOf({ spec: { containers: [{}] } }),
-      message: /not a Pod/,
-    },
-  ];
-  for (const c of cases) {
-    const reply = await post(env, c.body);
-    assert.equal(reply.status, 400, c.name);
-    assert.equal(reply.body.code, 'ADMISSION_REVIEW_INVALID', c.name);
-    assert.match(reply.body.error as string, c.message, c.name);
-  }
-  assert.equal((await post(env, '', { method: 'GET' })).status, 405);
-  assert.equal((await post(env, reviewOf(pod), { path: '/other' })).status, 404);
-  const ok = await post(env, reviewOf(pod));
-  assert.equal((ok.body.response as { allowed: boolean }).allowed, true);
-  assert.equal((await opsGet(env, '/healthz')).status, 200);
-  assert.equal((await opsGet(env, '/readyz')).status, 200);
+  before(async () => {
+    env = await startEnv({ after: (fn) => void cleanups.push(fn) });
+  });
+  after(async () => {
+    for (const fn of cleanups) await fn();
+  });
+  for (const c of malformed)
+    it(c.name, async () => {
+      const reply = await post(env, c.body(pod));
+      assert.equal(reply.status, 400);
+      assert.equal(reply.body.code, 'ADMISSION_REVIEW_INVALID');
+      assert.equal(reply.body.Code, 'ADMISSION_REVIEW_INVALID');
+      assert.match(reply.body.message as string, c.message);
+      const ok = await post(env, reviewOf(pod));
+      assert.equal((ok.body.response as { allowed: boolean }).allowed, true);
+    });
+  it('GET and another path get 405 and 404 with the same body shape; the probes still answer', async () => {
+    const get = await post(env, '', { method: 'GET' });
+    assert.equal(get.status, 405);
+    assert.equal(get.body.code, 'HTTP_METHOD_NOT_ALLOWED');
+    const other = await post(env, reviewOf(pod), { path: '/other' });
+    assert.equal(other.status, 404);
+    assert.equal(other.body.Code, 'HTTP_NOT_FOUND');
+    assert.equal((await opsGet(env, '/healthz')).status, 200);
+    assert.equal((await opsGet(env, '/readyz')).status, 200);
+  });
 });
 
 test('UPDATE and non-Pod requests are allowed untouched', async (t) => {

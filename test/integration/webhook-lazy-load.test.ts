@@ -1,5 +1,5 @@
 // The sidecar must not pay for the webhook: @kubernetes/client-node is reached only through
-// cli.ts's dynamic import of run-webhook.ts. Checked at run time (from source, with a resolve
+// cli.ts's dynamic import of src/webhook/webhook-app.ts. Checked at run time (from source, with a resolve
 // hook that records every module) and in the bundle's import graph (esbuild metafile).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -12,7 +12,7 @@ import { build } from 'esbuild';
 import { bundleOptions } from '../../scripts/build/bundle-options.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const RECORDER = fileURLToPath(new URL('../fixtures/webhook/record-modules.mjs', import.meta.url));
+const RECORDER = fileURLToPath(new URL('../helpers/record-modules.mjs', import.meta.url));
 const CLIENT_NODE = /node_modules\/@kubernetes\/client-node\//;
 
 function modulesLoadedBy(args: string[]): string[] {
@@ -35,14 +35,14 @@ function modulesLoadedBy(args: string[]): string[] {
 const cases = [
   { name: '--help', args: ['--help'], loads: false },
   {
-    name: 'sidecar with a bad config (reaches run-sidecar.ts)',
+    name: 'sidecar with a bad config (reaches sidecar/sidecar-app.ts)',
     args: ['sidecar', '--flavor=nope'],
     loads: false,
   },
   { name: 'webhook --help', args: ['webhook', '--help'], loads: false },
   // Positive control: proves the recorder sees client-node when it is loaded.
   {
-    name: 'webhook with a bad config (reaches run-webhook.ts)',
+    name: 'webhook with a bad config (reaches webhook/webhook-app.ts)',
     args: ['webhook', '--tls-cert-file=/nonexistent'],
     loads: true,
   },

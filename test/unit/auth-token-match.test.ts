@@ -5,8 +5,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { SidecarError } from '../../src/errors.ts';
-import { authTokenMatches, generateAuthToken, readAuthTokenFile } from '../../src/server/auth-token.ts';
+import type { SidecarError } from '../../src/shared/errors.ts';
+import { authTokenMatches, generateAuthToken, readAuthTokenFile } from '../../src/sidecar/auth-token.ts';
 
 /** What node:http puts in rawHeaders when a client sends `value` as UTF-8 bytes. */
 const asReceived = (value: string): string => Buffer.from(value, 'utf8').toString('latin1');

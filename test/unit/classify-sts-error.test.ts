@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { retryClassOf } from '../../src/errors.ts';
+import { retryClassOf } from '../../src/shared/errors.ts';
 import { classifyStsError } from '../../src/sts/classify-sts-error.ts';
 
 function sdkError(name: string, httpStatusCode?: number): Error {
@@ -54,7 +54,8 @@ const cases: Array<[string, unknown, string, 'transient' | 'permanent']> = [
   ['ECONNRESET', socketError('ECONNRESET'), 'STS_UNREACHABLE', 'transient'],
   ['ENOTFOUND', socketError('ENOTFOUND'), 'STS_UNREACHABLE', 'transient'],
   ['self-signed certificate', socketError('DEPTH_ZERO_SELF_SIGNED_CERT'), 'STS_UNREACHABLE', 'transient'],
-  ['not an Error at all', 'boom', 'STS_BAD_RESPONSE', 'transient'],
+  // Issue #14: a failure that never reached the store is ours, not the store's.
+  ['not an Error at all', 'boom', 'INTERNAL_ERROR', 'transient'],
   // node-http-handler names a reset connection TimeoutError; the socket code decides.
   [
     'TimeoutError with ECONNRESET',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { test } from 'node:test';
-import { SidecarError } from '../../src/errors.ts';
+import { SidecarError } from '../../src/shared/errors.ts';
 import { decodeJwtClaims } from '../../src/token/jwt-claims.ts';
 import type { TokenClaims } from '../../src/token/projected-token.ts';
 

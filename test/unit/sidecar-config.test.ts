@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { deriveSessionName, loadSidecarConfig } from '../../src/config/sidecar-config.ts';
 import { DEFAULT_TOKEN_FILE } from '../../src/config/sidecar-options.ts';
-import { ConfigError } from '../../src/errors.ts';
+import { ConfigError } from '../../src/shared/errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sts-sidecar-config-'));
+// Issue #14: this folder was left behind on every run.
+test.after(() => rmSync(dir, { recursive: true, force: true }));
 const caFile = join(dir, 'ca.pem');
 writeFileSync(caFile, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
 const notPem = join(dir, 'not.pem');

@@ -6,7 +6,7 @@ import { systemClock } from '../../src/credentials/clock.ts';
 import type { Credentials } from '../../src/credentials/credentials.ts';
 import { CredentialStore } from '../../src/credentials/credential-store.ts';
 import { RefreshScheduler } from '../../src/credentials/refresh-scheduler.ts';
-import { MAX_TIMER_DELAY_MS, safeDelayMs } from '../../src/timers.ts';
+import { MAX_TIMER_DELAY_MS, safeDelayMs } from '../../src/shared/timers.ts';
 import { VirtualClock } from '../helpers/virtual-clock.ts';
 
 const DAY = 86_400_000;
@@ -74,14 +74,14 @@ test('a year-long lifetime: one exchange, and no timer ever longer than Node all
   await scheduler.stop();
 });
 
-// The class of item 1: every timer in src/ goes through src/timers.ts (or the injected Clock).
-test('no module but src/timers.ts calls setTimeout or setInterval directly', async () => {
+// The class of item 1: every timer in src/ goes through src/shared/timers.ts (or the injected Clock).
+test('no module but src/shared/timers.ts calls setTimeout or setInterval directly', async () => {
   const root = new URL('../../src/', import.meta.url).pathname;
   const offenders: string[] = [];
   for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
     const file = join(entry.parentPath, entry.name);
-    if (file.endsWith('/src/timers.ts')) continue;
+    if (file.endsWith('/src/shared/timers.ts')) continue;
     const text = await readFile(file, 'utf8');
     if (/\bset(Timeout|Interval)\(|timers\/promises/.test(text)) offenders.push(file.slice(root.length));
   }

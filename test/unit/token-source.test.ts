@@ -4,7 +4,7 @@ import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { type ErrorCode, SidecarError } from '../../src/errors.ts';
+import { type ErrorCode, SidecarError } from '../../src/shared/errors.ts';
 import { TokenSource } from '../../src/token/token-source.ts';
 import { KubeletTokenVolume } from '../helpers/kubelet-token-volume.ts';
 

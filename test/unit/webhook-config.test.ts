@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadWebhookConfig } from '../../src/config/webhook-config.ts';
-import { ConfigError } from '../../src/errors.ts';
+import { ConfigError } from '../../src/shared/errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sts-webhook-config-'));
 const cert = join(dir, 'tls.crt');
@@ -59,3 +59,22 @@ test('every bad option is reported at once, with env var and flag', () => {
     },
   );
 });
+
+// Issue #14: the webhook's --duration-seconds default ignored the store limits of --flavor, so a
+// default every pod of that flavor would be refused with passed the start-up check.
+const durations: Array<[string, string[], boolean]> = [
+  ['rgw refuses a day', ['--flavor=rgw', '--duration-seconds=86400'], false],
+  ['minio accepts a day', ['--flavor=minio', '--duration-seconds=86400'], true],
+  ['no flavor: the widest store range', ['--duration-seconds=86400'], true],
+  ['no flavor: above every store', ['--duration-seconds=40000000'], false],
+];
+for (const [name, argv, ok] of durations)
+  test(`--duration-seconds against --flavor's limits: ${name}`, () => {
+    const load = () => loadWebhookConfig([...base, ...argv], {});
+    if (ok) assert.equal(load().defaults.durationSeconds, '86400');
+    else
+      assert.throws(
+        load,
+        (e: unknown) => e instanceof ConfigError && e.issues[0]?.flag === '--duration-seconds',
+      );
+  });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { DEFAULT_AUTH_TOKEN_FILE } from '../../src/config/sidecar-options.ts';
-import { AnnotationError } from '../../src/errors.ts';
+import { AnnotationError } from '../../src/shared/errors.ts';
 import { ANNOTATION_STATUS, LABEL_INJECT } from '../../src/webhook/annotations.ts';
 import { AUTH_VOLUME_NAME, buildInjectionPlan, TOKEN_VOLUME_NAME } from '../../src/webhook/injection-plan.ts';
 import {
@@ -25,7 +25,7 @@ import {
   GOLDEN_DEFAULTS,
   GOLDEN_IMAGE,
   loadFixture,
-} from '../fixtures/webhook/golden-setup.ts';
+} from '../helpers/webhook-golden.ts';
 
 const update = process.env.UPDATE_GOLDEN === '1';
 const cases = readdirSync(FIXTURE_DIR)

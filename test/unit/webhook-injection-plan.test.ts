@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AnnotationError } from '../../src/errors.ts';
-import { buildInjectionPlan, type InjectionPlan, parseQuantity } from '../../src/webhook/injection-plan.ts';
+import { AnnotationError } from '../../src/shared/errors.ts';
+import { parseQuantity } from '../../src/config/validators.ts';
+import { buildInjectionPlan, type InjectionPlan } from '../../src/webhook/injection-plan.ts';
 import { buildPodPatch, escapePointer } from '../../src/webhook/pod-patch.ts';
 import type { Pod } from '../../src/webhook/pod-types.ts';
-import { GOLDEN_DEFAULTS, GOLDEN_IMAGE } from '../fixtures/webhook/golden-setup.ts';
+import { GOLDEN_DEFAULTS, GOLDEN_IMAGE } from '../helpers/webhook-golden.ts';
 
 const pod = (
   annotations: Record<string, string> = {},
@@ -83,7 +84,7 @@ const invalid: {
   {
     name: 'token too short-lived',
     annotations: { ...ROLE, 'sts-sidecar.io/token-expiration-seconds': '599' },
-    message: /600 to 86400/,
+    message: /between 600 and 86400/,
   },
   {
     name: 'duration not a number',
@@ -93,7 +94,7 @@ const invalid: {
   {
     name: 'duration above rgw max',
     annotations: { ...ROLE, 'sts-sidecar.io/duration-seconds': '50000' },
-    message: /900 to 43200/,
+    message: /between 900 and 43200 for flavor rgw/,
   },
   {
     name: 'empty flavor',

@@ -1,22 +1,25 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadSidecarConfig, type SidecarConfig } from './config/sidecar-config.ts';
-import type { Logger } from './log.ts';
-import { SidecarMetrics } from './metrics.ts';
-import { generateAuthToken, readAuthTokenFile, writeAuthTokenFile } from './server/auth-token.ts';
-import { createCredentialsServer } from './server/credentials-server.ts';
-import { closeGracefully, listenOrFail } from './server/http-lifecycle.ts';
-import { createOpsServer } from './server/ops-server.ts';
-import { runSubcommand } from './run-subcommand.ts';
+import { loadSidecarConfig, type SidecarConfig } from '../config/sidecar-config.ts';
+import type { Logger } from '../shared/log.ts';
+import { SidecarMetrics } from './sidecar-metrics.ts';
+import { generateAuthToken, readAuthTokenFile, writeAuthTokenFile } from './auth-token.ts';
+import { createCredentialsServer } from './credentials-server.ts';
+import { closeGracefully, listenOrFail } from '../shared/http-lifecycle.ts';
+import { idempotent, StartupUndo } from '../shared/lifecycle.ts';
+import { createOpsServer } from '../shared/ops-server.ts';
+import { ReloadableSecret } from '../shared/reloadable-secret.ts';
+import type { RunningSubcommand, SubcommandSpec } from '../shared/subcommand.ts';
 import { Sidecar } from './sidecar.ts';
-import { sleep } from './timers.ts';
-import { TokenWatcher } from './token/token-watcher.ts';
+import { sleep } from '../shared/timers.ts';
 
 /** Listeners get this long to finish requests in progress after the grace period. */
 const CLOSE_DEADLINE_MS = 2_000;
+/** How often an operator-provided auth token file is re-checked besides file events. */
+const AUTH_TOKEN_POLL_INTERVAL_MS = 1_000;
 
 /** A running sidecar: both listeners bound, the engine started. */
-export interface RunningSidecar {
+export interface RunningSidecar extends RunningSubcommand {
   readonly credentialsAddress: AddressInfo;
   readonly opsAddress: AddressInfo;
   readonly sidecar: Sidecar;
@@ -24,60 +27,42 @@ export interface RunningSidecar {
   shutdown(reason: string): Promise<void>;
 }
 
+/** The sidecar's ops listener: ready while the store holds servable credentials. */
+export function createSidecarOpsServer(sidecar: Pick<Sidecar, 'store' | 'metrics'>): Server {
+  return createOpsServer({
+    registry: sidecar.metrics.registry,
+    ready: () => sidecar.store.servable() !== undefined,
+    notReadyText: 'no servable credentials',
+    onEvict: () => sidecar.metrics.connectionsDropped.inc({ listener: 'ops' }),
+  });
+}
+
 /**
  * Brings the sidecar up in order: auth token, listeners (the endpoint answers 503 and /readyz
  * fails until the first exchange), then the engine. Throws a fatal SidecarError when a file
- * or port is unusable.
+ * or port is unusable, after undoing whatever had started (shared/lifecycle.ts).
  */
 export async function startSidecarApp(config: SidecarConfig, logger: Logger): Promise<RunningSidecar> {
   const log = logger.child({ component: 'server' });
   const metrics = new SidecarMetrics();
   const sidecar = new Sidecar({ config, logger, metrics });
-
-  // Whatever has started so far, undone in reverse if a later step fails: a failed start must
-  // end the process fast instead of leaving a watcher or a bound listener keeping it alive
-  // (issue #13, item 3).
-  const started: Array<() => Promise<unknown>> = [];
+  const undo = new StartupUndo();
   try {
     return await bringUp();
   } catch (error) {
-    for (const undo of started.reverse()) await undo().catch(() => undefined);
+    await undo.unwind();
     throw error;
   }
 
   async function bringUp(): Promise<RunningSidecar> {
-    let authToken: Buffer;
-    let authWatcher: TokenWatcher | undefined;
-    if (config.authTokenSource === 'generate') {
-      const token = generateAuthToken();
-      await writeAuthTokenFile(config.authTokenFile, token);
-      authToken = Buffer.from(token);
-    } else {
-      authToken = Buffer.from(await readAuthTokenFile(config.authTokenFile));
-      // SDKs re-read the file per request, so a rotated token must be honoured at once.
-      const watcher = new TokenWatcher({ tokenFile: config.authTokenFile, pollIntervalMs: 1_000 });
-      authWatcher = watcher;
-      watcher.on('change', () => {
-        readAuthTokenFile(config.authTokenFile).then(
-          (token) => {
-            authToken = Buffer.from(token);
-            log.info({ event: 'auth_token_reloaded' }, 'endpoint auth token reloaded');
-          },
-          (error: unknown) =>
-            log.error({ event: 'auth_token_reload_failed', err: error }, 'kept the previous auth token'),
-        );
-      });
-      started.push(() => watcher.close());
-      await watcher.start();
-    }
-
+    const authToken = await startAuthToken();
     const credentialsServer = createCredentialsServer({
       store: sidecar.store,
       metrics,
       path: config.credentialsPath,
-      authToken: () => authToken,
+      authToken: authToken.current,
     });
-    const opsServer = createOpsServer({ store: sidecar.store, metrics });
+    const opsServer = createSidecarOpsServer(sidecar);
     for (const [name, server] of [
       ['credentials', credentialsServer],
       ['ops', opsServer],
@@ -87,7 +72,7 @@ export async function startSidecarApp(config: SidecarConfig, logger: Logger): Pr
       server.on('error', (error) =>
         log.error({ event: 'listener_error', listener: name, err: error }, 'listener error'),
       );
-      started.push(() => closeGracefully(server, 0));
+      undo.push(() => closeGracefully(server, 0));
     }
     const credentialsAddress = await listenOrFail(
       credentialsServer,
@@ -112,25 +97,15 @@ export async function startSidecarApp(config: SidecarConfig, logger: Logger): Pr
     );
     // Not awaited: the first exchange may take a while or fail; the listeners already say so.
     void sidecar.start();
-    return running(credentialsServer, opsServer, credentialsAddress, opsAddress, authWatcher);
-  }
-
-  function running(
-    credentialsServer: Server,
-    opsServer: Server,
-    credentialsAddress: AddressInfo,
-    opsAddress: AddressInfo,
-    authWatcher: TokenWatcher | undefined,
-  ): RunningSidecar {
     return {
       credentialsAddress,
       opsAddress,
       sidecar,
-      async shutdown(reason: string) {
+      shutdown: idempotent(async (reason: string) => {
         log.info({ event: 'stop', reason, graceMs: config.shutdownGraceMs }, 'stopping: no more refreshes');
         // Aborts an exchange in flight: a hung STS must not eat the pod's termination grace (item 5).
         await sidecar.stop();
-        await authWatcher?.close();
+        await authToken.close();
         // Legacy (non-native) sidecars can be stopped before the app is done; keep serving what
         // is still valid for the grace period. Expired credentials stay unservable meanwhile.
         if (config.shutdownGraceMs > 0) await sleep(config.shutdownGraceMs);
@@ -139,8 +114,32 @@ export async function startSidecarApp(config: SidecarConfig, logger: Logger): Pr
           closeGracefully(opsServer, CLOSE_DEADLINE_MS),
         ]);
         log.info({ event: 'stopped', forcedClose: creds.forced || ops.forced }, 'stopped');
-      },
+      }),
     };
+  }
+
+  /**
+   * The endpoint auth token: generated and written once, or an operator's file followed through
+   * rotations (SDKs re-read the file per request, so a rotated token must be honoured at once).
+   */
+  async function startAuthToken(): Promise<{ current: () => Buffer; close: () => Promise<void> }> {
+    if (config.authTokenSource === 'generate') {
+      const token = Buffer.from(generateAuthToken());
+      await writeAuthTokenFile(config.authTokenFile, token.toString());
+      return { current: () => token, close: async () => undefined };
+    }
+    const secret = new ReloadableSecret({
+      files: [config.authTokenFile],
+      read: async () => Buffer.from(await readAuthTokenFile(config.authTokenFile)),
+      pollIntervalMs: AUTH_TOKEN_POLL_INTERVAL_MS,
+    });
+    secret.on('reloaded', () => log.info({ event: 'auth_token_reloaded' }, 'endpoint auth token reloaded'));
+    secret.on('failed', (error) =>
+      log.error({ event: 'auth_token_reload_failed', err: error }, 'kept the previous auth token'),
+    );
+    undo.push(() => secret.close());
+    await secret.start();
+    return { current: () => secret.current, close: () => secret.close() };
   }
 }
 
@@ -149,19 +148,13 @@ function hostForUrl(address: AddressInfo): string {
 }
 
 /**
- * The `sidecar` subcommand (run-subcommand.ts): a bad configuration exits 2 with every problem
- * listed and no stack trace, and a failing STS never stops the process (the scheduler retries),
- * so there is no crash loop.
+ * The `sidecar` subcommand (src/run-subcommand.ts runs it): a bad configuration exits 2 with
+ * every problem listed and no stack trace, and a failing STS never stops the process (the
+ * scheduler retries), so there is no crash loop.
  */
-export function runSidecar(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  return runSubcommand(
-    {
-      name: 'sts-sidecar',
-      helpHint: 'Run sts-sidecar --help for every option.',
-      load: loadSidecarConfig,
-      start: startSidecarApp,
-    },
-    argv,
-    env,
-  );
-}
+export const SIDECAR_SUBCOMMAND: SubcommandSpec<SidecarConfig> = {
+  name: 'sts-sidecar',
+  helpHint: 'Run sts-sidecar --help for every option.',
+  load: loadSidecarConfig,
+  start: startSidecarApp,
+};

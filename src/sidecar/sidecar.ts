@@ -1,14 +1,14 @@
-import type { SidecarConfig } from './config/sidecar-config.ts';
-import { type Clock, systemClock } from './credentials/clock.ts';
-import { CredentialStore } from './credentials/credential-store.ts';
-import { type RefreshOutcome, RefreshScheduler } from './credentials/refresh-scheduler.ts';
-import { isSidecarError } from './errors.ts';
-import type { Logger } from './log.ts';
-import { SidecarMetrics } from './metrics.ts';
-import { type ExchangeSuccess, StsExchanger } from './sts/exchanger.ts';
-import type { TokenClaims } from './token/projected-token.ts';
-import { TokenSource } from './token/token-source.ts';
-import { TokenWatcher } from './token/token-watcher.ts';
+import type { SidecarConfig } from '../config/sidecar-config.ts';
+import { type Clock, systemClock } from '../credentials/clock.ts';
+import { CredentialStore } from '../credentials/credential-store.ts';
+import { type RefreshOutcome, RefreshScheduler } from '../credentials/refresh-scheduler.ts';
+import { isSidecarError } from '../shared/errors.ts';
+import type { Logger } from '../shared/log.ts';
+import { SidecarMetrics } from './sidecar-metrics.ts';
+import { type ExchangeSuccess, StsExchanger } from '../sts/exchanger.ts';
+import type { TokenClaims } from '../token/projected-token.ts';
+import { TokenSource } from '../token/token-source.ts';
+import { FileWatcher } from '../shared/file-watcher.ts';
 
 export interface SidecarOptions {
   config: SidecarConfig;
@@ -46,7 +46,7 @@ export class Sidecar {
   readonly #config: SidecarConfig;
   readonly #exchanger: StsExchanger;
   /** Wakes the scheduler when the token file changes; public so tests can observe it. */
-  readonly watcher: TokenWatcher;
+  readonly watcher: FileWatcher;
   readonly #clock: Clock;
   /** Claims of the token read by the attempt in flight; for failure log lines. */
   #lastClaims: TokenClaims | undefined;
@@ -73,8 +73,8 @@ export class Sidecar {
       now: () => clock.now(),
       minRemainingMs: this.store.minRemainingMs,
     });
-    this.watcher = new TokenWatcher({
-      tokenFile: config.tokenFile,
+    this.watcher = new FileWatcher({
+      file: config.tokenFile,
       pollIntervalMs: options.tokenPollIntervalMs ?? 10_000,
     });
 

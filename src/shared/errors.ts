@@ -15,10 +15,17 @@ export type RetryClass =
   /** Not retried at all: the process cannot run as configured. */
   | 'fatal';
 
-interface CatalogueEntry {
+export interface CatalogueEntry {
   retry: RetryClass;
   /** One line for the README table: when it happens and what to do. */
   meaning: string;
+  /**
+   * The fix, one sentence, appended to messages built from a foreign error (an STS answer) that
+   * cannot say it themselves. Messages we write from scratch name their fix directly.
+   */
+  hint?: string;
+  /** The HTTP status when this code is answered on the wire (see shared/http-error.ts). */
+  httpStatus?: number;
 }
 
 /** The closed set of error codes. Metric labels use these codes and nothing else. */
@@ -51,15 +58,18 @@ export const ERROR_CATALOGUE = {
     retry: 'permanent',
     meaning:
       'STS refused the web identity token (InvalidIdentityToken, ExpiredTokenException, IDPRejectedClaim): check issuer, audience and the OIDC provider.',
+    hint: "Check that the store's OIDC provider trusts the token's issuer and audience (ClientID) and can fetch its JWKS.",
   },
   STS_ACCESS_DENIED: {
     retry: 'permanent',
     meaning: "STS answered AccessDenied: the role's trust policy does not admit this token's iss/aud/sub.",
+    hint: "Check the role's trust policy conditions on the token's iss, aud and sub.",
   },
   STS_INVALID_REQUEST: {
     retry: 'permanent',
     meaning:
       'STS refused the request parameters (ValidationError, InvalidParameterValue, MalformedPolicyDocument, PackedPolicyTooLarge, other 4xx).',
+    hint: 'Check --role-arn, --duration-seconds (the role may allow less) and --session-policy.',
   },
   STS_THROTTLED: {
     retry: 'transient',
@@ -72,10 +82,12 @@ export const ERROR_CATALOGUE = {
   STS_UNREACHABLE: {
     retry: 'transient',
     meaning: 'No connection to STS (refused, reset, DNS, TLS). Check --sts-endpoint and --ca-file.',
+    hint: 'Check --sts-endpoint, the network path and, for https, --ca-file.',
   },
   STS_TIMEOUT: {
     retry: 'transient',
     meaning: 'STS did not answer within --sts-timeout-seconds. Retried with backoff.',
+    hint: 'Raise --sts-timeout-seconds if the store is slow.',
   },
   STS_BAD_RESPONSE: {
     retry: 'transient',
@@ -105,6 +117,7 @@ export const ERROR_CATALOGUE = {
   NO_VALID_CREDENTIALS: {
     retry: 'transient',
     meaning: 'No credentials with at least 60 s left are held right now; the endpoint answers 503.',
+    httpStatus: 503,
   },
   WEBHOOK_ANNOTATION_INVALID: {
     retry: 'permanent',
@@ -115,6 +128,7 @@ export const ERROR_CATALOGUE = {
     retry: 'permanent',
     meaning:
       'Webhook: the request body is not an admission.k8s.io/v1 AdmissionReview with a request.uid; answered 400.',
+    httpStatus: 400,
   },
   WEBHOOK_TLS_INVALID: {
     retry: 'fatal',
@@ -126,11 +140,60 @@ export const ERROR_CATALOGUE = {
     meaning:
       "Webhook: the pod's ServiceAccount could not be read from the API server; the pod is rejected and its controller retries.",
   },
+  INTERNAL_ERROR: {
+    retry: 'transient',
+    meaning:
+      'A bug: something failed that no other code describes. The sidecar retries the exchange with backoff; an HTTP listener answers 500. The log line keeps the cause; please report it.',
+    hint: 'This is a bug in sts-sidecar; the log line has the cause.',
+    httpStatus: 500,
+  },
+  HTTP_NOT_FOUND: {
+    retry: 'permanent',
+    meaning: 'HTTP 404: the path is not served by this listener; the message names the right one.',
+    httpStatus: 404,
+  },
+  HTTP_METHOD_NOT_ALLOWED: {
+    retry: 'permanent',
+    meaning: 'HTTP 405: wrong method; the `allow` header names the right one.',
+    httpStatus: 405,
+  },
+  HTTP_BODY_NOT_ALLOWED: {
+    retry: 'permanent',
+    meaning: 'HTTP 400 from the credentials endpoint: a credentials request carries no body.',
+    httpStatus: 400,
+  },
+  HTTP_BODY_TOO_LARGE: {
+    retry: 'permanent',
+    meaning: 'HTTP 413 from the admission server: the request body is larger than it reads.',
+    httpStatus: 413,
+  },
+  HTTP_UNAUTHORIZED: {
+    retry: 'permanent',
+    meaning:
+      'HTTP 401 from the credentials endpoint: the Authorization header is missing or wrong; send the contents of AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE.',
+    httpStatus: 401,
+  },
+  HTTP_PROXIED_REQUEST_REFUSED: {
+    retry: 'permanent',
+    meaning:
+      'HTTP 403 from the credentials endpoint: the request came through a proxy (X-Forwarded-For or Forwarded); credentials are served to local clients only.',
+    httpStatus: 403,
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 
 export const ERROR_CODES = Object.keys(ERROR_CATALOGUE) as ErrorCode[];
+
+/** The fix-it sentence of a code, or '' when its messages name their fix themselves. */
+export function hintOf(code: ErrorCode): string {
+  return entryOf(code).hint ?? '';
+}
+
+/** A code's catalogue entry, with the optional fields visible. */
+export function entryOf(code: ErrorCode): CatalogueEntry {
+  return ERROR_CATALOGUE[code];
+}
 
 /** The retry class of a code, from the catalogue. */
 export function retryClassOf(code: ErrorCode): RetryClass {

@@ -1,13 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { dirname } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
-import { TokenSource } from './token-source.ts';
-import { setSafeInterval } from '../timers.ts';
+import { fileFingerprint } from './file-fingerprint.ts';
+import { setSafeInterval } from './timers.ts';
 
-/** Options for {@link TokenWatcher}. */
-export interface TokenWatcherOptions {
-  /** The token path (--token-file / STS_SIDECAR_TOKEN_FILE). Its directory is watched. */
-  tokenFile: string;
+/** Options for {@link FileWatcher}. */
+export interface FileWatcherOptions {
+  /** The watched path: a projected token, an auth token, a TLS file. Its directory is watched. */
+  file: string;
   /**
    * How often to re-hash the file even without a filesystem event, in ms. Default 10_000.
    * This is the upper bound on noticing a rotation when events are lost or the directory did not
@@ -16,23 +16,29 @@ export interface TokenWatcherOptions {
   pollIntervalMs?: number;
   /** Watch the directory with chokidar as a wake-up hint. Default true; false = polling only. */
   watchDirectory?: boolean;
+  /** A file larger than this has no fingerprint (a wrong mount); default {@link DEFAULT_MAX_BYTES}. */
+  maxBytes?: number;
 }
 
-/** Events of {@link TokenWatcher}. Payloads are SHA-256 fingerprints, never the token. */
-export type TokenWatcherEvents = {
-  /** The token content differs from the last content seen (at start() or at the last 'change'). */
+/** Events of {@link FileWatcher}. Payloads are SHA-256 fingerprints, never the content. */
+export type FileWatcherEvents = {
+  /** The content differs from the last content seen (at start() or at the last 'change'). */
   change: [fingerprint: string];
   /** Every re-hash, changed or not; undefined when the file is missing, unreadable or empty. */
   checked: [fingerprint: string | undefined];
 };
 
 export const DEFAULT_POLL_INTERVAL_MS = 10_000;
+/** Every file we watch is a token, key or certificate of a few KiB; as TokenSource's limit. */
+export const DEFAULT_MAX_BYTES = 64 * 1024;
 
 /**
- * Tells when the kubelet has rotated the projected token, so the scheduler can exchange the new
- * one early. It only wakes the scheduler: TokenSource.read() still reads the file for every exchange.
+ * Tells when a file mounted from a kubelet volume (projected token, Secret, emptyDir) has new
+ * content, so its owner can act early: the scheduler exchanges a rotated token, the TLS reloader
+ * swaps a certificate, the auth token is re-read. It only wakes its owner, who reads the file
+ * itself (TokenSource.read() still reads the token for every exchange).
  *
- * Why it watches the directory and also polls (research/node-baselines.md §5):
+ * Why it watches the directory and also polls (measured: docs/design/measurements.md):
  * - A plain fs.watch on the token path goes deaf after the first rotation (1/50): the kubelet
  *   never rewrites `token`, it swaps the `..data` symlink, and the inode being watched is deleted.
  * - chokidar on the directory caught 50/50 in every run, but one rotation yields several events
@@ -46,11 +52,11 @@ export const DEFAULT_POLL_INTERVAL_MS = 10_000;
  * listener is dropped. Only the constructor throws, on a non-positive pollIntervalMs (a bug in
  * the caller; config validation reports it to the operator first).
  */
-export class TokenWatcher extends EventEmitter<TokenWatcherEvents> {
-  readonly tokenFile: string;
+export class FileWatcher extends EventEmitter<FileWatcherEvents> {
+  readonly file: string;
   readonly pollIntervalMs: number;
   readonly #watchDirectory: boolean;
-  readonly #source: TokenSource;
+  readonly #maxBytes: number;
   #fsWatcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
   /** null until the baseline is taken in start(); undefined = no readable token seen yet. */
@@ -62,15 +68,15 @@ export class TokenWatcher extends EventEmitter<TokenWatcherEvents> {
   #started = false;
   #closed = false;
 
-  constructor(options: TokenWatcherOptions) {
+  constructor(options: FileWatcherOptions) {
     super();
-    this.tokenFile = options.tokenFile;
+    this.file = options.file;
     this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     if (!Number.isFinite(this.pollIntervalMs) || this.pollIntervalMs <= 0) {
       throw new RangeError(`pollIntervalMs must be a positive number of ms, got ${this.pollIntervalMs}`);
     }
     this.#watchDirectory = options.watchDirectory ?? true;
-    this.#source = new TokenSource({ tokenFile: this.tokenFile });
+    this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   }
 
   /**
@@ -103,7 +109,7 @@ export class TokenWatcher extends EventEmitter<TokenWatcherEvents> {
   async #startFsWatcher(): Promise<void> {
     let fsWatcher: FSWatcher;
     try {
-      fsWatcher = watch(dirname(this.tokenFile), {
+      fsWatcher = watch(dirname(this.file), {
         ignoreInitial: true,
         // The kubelet's layout is flat: `token`, `..data` and `..<ts>` dirs are all direct children.
         depth: 0,
@@ -145,7 +151,7 @@ export class TokenWatcher extends EventEmitter<TokenWatcherEvents> {
         try {
           await this.#check();
         } catch {
-          // Only a throwing listener gets here (fingerprintNow never throws). It must not stop
+          // Only a throwing listener gets here (fileFingerprint never throws). It must not stop
           // the watch or surface as an unhandled rejection; listeners handle their own errors.
         }
       } while (this.#again && !this.#closed);
@@ -156,7 +162,7 @@ export class TokenWatcher extends EventEmitter<TokenWatcherEvents> {
   }
 
   async #check(): Promise<void> {
-    const fingerprint = await this.#source.fingerprintNow();
+    const fingerprint = await fileFingerprint(this.file, this.#maxBytes);
     if (this.#closed) return;
     const previous = this.#last;
     // A file that disappeared keeps the last fingerprint, so the same token coming back is no change.

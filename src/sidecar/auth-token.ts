@@ -1,8 +1,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { SidecarError } from '../errors.ts';
-import { FileTooLargeError, readFileAtMost } from '../read-bounded-file.ts';
+import { SidecarError } from '../shared/errors.ts';
+import { FileTooLargeError, readFileAtMost } from '../shared/read-bounded-file.ts';
 
 /** Our tokens are 64 characters; an operator's should be similar. Anything past this is a wrong file. */
 const MAX_AUTH_TOKEN_FILE_BYTES = 4 * 1024;
@@ -65,9 +65,6 @@ export async function readAuthTokenFile(file: string): Promise<string> {
   return token;
 }
 
-// Reused for every comparison: the check runs on every credentials request (npm run bench).
-let scratch = Buffer.alloc(0);
-
 /**
  * Constant-time check of an Authorization header value, exactly as node:http hands it over,
  * against the expected token bytes. node:http decodes header bytes as latin1 (one char per
@@ -78,7 +75,5 @@ let scratch = Buffer.alloc(0);
 export function authTokenMatches(header: string | undefined, expected: Buffer): boolean {
   // Lengths are not secret (every token we make is 64 hex chars); contents are compared in constant time.
   if (header === undefined || header.length !== expected.length) return false;
-  if (scratch.length !== expected.length) scratch = Buffer.alloc(expected.length);
-  scratch.write(header, 0, 'latin1');
-  return timingSafeEqual(scratch, expected);
+  return timingSafeEqual(Buffer.from(header, 'latin1'), expected);
 }

@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SidecarError } from '../errors.ts';
-import { setSafeTimeout } from '../timers.ts';
+import { SidecarError } from './errors.ts';
+import { setSafeTimeout } from './timers.ts';
 
 /** Starts listening; resolves with the bound address, rejects with the listen error (EADDRINUSE…). */
 export async function listen(server: Server, host: string, port: number): Promise<AddressInfo> {

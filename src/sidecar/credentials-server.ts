@@ -1,11 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { CredentialStore } from '../credentials/credential-store.ts';
 import type { Credentials } from '../credentials/credentials.ts';
-import type { SidecarMetrics } from '../metrics.ts';
+import type { ErrorCode } from '../shared/errors.ts';
+import { httpStatusOf, JSON_HEADERS, toErrorBody } from '../shared/http-error.ts';
+import type { SidecarMetrics } from './sidecar-metrics.ts';
 import { authTokenMatches } from './auth-token.ts';
-import { capConnections } from './connection-cap.ts';
+import { capConnections } from '../shared/connection-cap.ts';
 
-/** The ECS container-credentials JSON every SDK parses (research table b). */
+/** The ECS container-credentials JSON every SDK parses (docs/design/upstream-facts.md). */
 export interface EcsCredentialsBody {
   AccessKeyId: string;
   SecretAccessKey: string;
@@ -60,28 +62,6 @@ const KEEP_ALIVE_TIMEOUT_MS = 30_000;
 // sweep every second so a slowloris client is cut off close to HEADERS_TIMEOUT_MS.
 const CONNECTIONS_CHECK_INTERVAL_MS = 1_000;
 
-/**
- * The error body: `Code`/`Message` as the JS and Python SDKs read them, and `code`/`message`
- * as both AWS Java SDKs read them (otherwise they report `Error Code: null`; issue #13, item 8).
- */
-export interface EcsErrorBody {
-  Code: string;
-  Message: string;
-  code: string;
-  message: string;
-}
-
-export function toEcsErrorBody(code: string, message: string): EcsErrorBody {
-  return { Code: code, Message: message, code, message };
-}
-
-const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
-
-/**
- * The loopback ECS-style credentials endpoint: the only place where errors become HTTP. It
- * never calls STS; it serves what the store holds, pre-serialised when it changes, and only
- * while the store says it is servable.
- */
 interface ScannedHeaders {
   /** The Authorization value; undefined when absent or sent more than once. */
   authorization: string | undefined;
@@ -91,41 +71,38 @@ interface ScannedHeaders {
   body: boolean;
 }
 
-/**
- * One pass over the raw header list instead of `req.headers`, which builds an object per
- * request: this is the hot path (npm run bench).
- */
+/** The request headers the endpoint decides on, from one pass over `req.rawHeaders`. */
 function scanHeaders(raw: readonly string[]): ScannedHeaders {
   const out: ScannedHeaders = { authorization: undefined, proxied: false, body: false };
   let authorizations = 0;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    // Dispatch on length first; only candidates are lower-cased.
-    switch (name.length) {
-      case 13:
-        if (name.toLowerCase() === 'authorization') {
-          authorizations += 1;
-          out.authorization = authorizations === 1 ? raw[i + 1] : undefined;
-        }
+    switch (raw[i]!.toLowerCase()) {
+      case 'authorization':
+        // Node's req.headers keeps the first of two; the endpoint refuses the ambiguity instead.
+        authorizations += 1;
+        out.authorization = authorizations === 1 ? raw[i + 1] : undefined;
         break;
-      case 15:
-        if (name.toLowerCase() === 'x-forwarded-for') out.proxied = true;
+      case 'x-forwarded-for':
+      case 'forwarded':
+        out.proxied = true;
         break;
-      case 9:
-        if (name.toLowerCase() === 'forwarded') out.proxied = true;
-        break;
-      case 14:
+      case 'content-length':
         // `Content-Length: 0` is harmless (some clients send it on GET); any body is not.
-        if (name.toLowerCase() === 'content-length' && Number(raw[i + 1]) !== 0) out.body = true;
+        if (Number(raw[i + 1]) !== 0) out.body = true;
         break;
-      case 17:
-        if (name.toLowerCase() === 'transfer-encoding') out.body = true;
+      case 'transfer-encoding':
+        out.body = true;
         break;
     }
   }
   return out;
 }
 
+/**
+ * The loopback ECS-style credentials endpoint: the only place where errors become HTTP. It
+ * never calls STS; it serves what the store holds, pre-serialised when it changes, and only
+ * while the store says it is servable.
+ */
 export function createCredentialsServer(options: CredentialsServerOptions): Server {
   const { store, metrics, path } = options;
   let servedFor: Credentials | undefined;
@@ -146,14 +123,9 @@ export function createCredentialsServer(options: CredentialsServerOptions): Serv
     body: Buffer;
     headers?: Record<string, string>;
   }
-  const error = (
-    status: number,
-    code: string,
-    message: string,
-    headers?: Record<string, string>,
-  ): Answer => ({
-    status,
-    body: Buffer.from(JSON.stringify(toEcsErrorBody(code, message))),
+  const error = (code: ErrorCode, message: string, headers?: Record<string, string>): Answer => ({
+    status: httpStatusOf(code),
+    body: Buffer.from(JSON.stringify(toErrorBody(code, message))),
     ...(headers ? { headers } : {}),
   });
 
@@ -163,21 +135,19 @@ export function createCredentialsServer(options: CredentialsServerOptions): Serv
     const pathname = url === path ? path : url.split('?', 1)[0];
     const headers = scanHeaders(req.rawHeaders);
     if (headers.proxied)
-      return error(403, 'ProxiedRequestRefused', 'Requests relayed by a proxy are refused.');
-    if (pathname !== path) return error(404, 'NotFound', `Credentials are served at ${path}.`);
-    if (req.method !== 'GET') return error(405, 'MethodNotAllowed', 'Use GET.', { allow: 'GET' });
+      return error('HTTP_PROXIED_REQUEST_REFUSED', 'Requests relayed by a proxy are refused.');
+    if (pathname !== path) return error('HTTP_NOT_FOUND', `Credentials are served at ${path}.`);
+    if (req.method !== 'GET') return error('HTTP_METHOD_NOT_ALLOWED', 'Use GET.', { allow: 'GET' });
     if (headers.body)
-      return error(400, 'BodyNotAllowed', 'A credentials request has no body.', { connection: 'close' });
+      return error('HTTP_BODY_NOT_ALLOWED', 'A credentials request has no body.', { connection: 'close' });
     if (!authTokenMatches(headers.authorization, options.authToken()))
       return error(
-        401,
-        'Unauthorized',
+        'HTTP_UNAUTHORIZED',
         'Missing or wrong Authorization header: send the contents of AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE.',
       );
     const credentials = store.servable();
     if (credentials === undefined)
       return error(
-        503,
         'NO_VALID_CREDENTIALS',
         'No credentials with at least 60 s left are held; retry shortly.',
         { 'retry-after': String(RETRY_AFTER_SECONDS) },
@@ -185,14 +155,13 @@ export function createCredentialsServer(options: CredentialsServerOptions): Serv
     return { status: 200, body: bodyFor(credentials) };
   };
 
-  // The hot path (200) reuses a headers object built once per body, and the request counter is
-  // a plain tally (SidecarMetrics), so a request costs little beyond node:http (npm run bench).
+  // The 200 headers are built once per body, like the body itself.
   let okHeadersFor: Buffer | undefined;
   let okHeaders: Record<string, string> = {};
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const { status, body: payload, headers } = answer(req);
-    metrics.countCredentialRequest(status);
+    metrics.credentialRequests.inc({ status: String(status) });
     if (status === 200) {
       if (okHeadersFor !== payload) {
         okHeaders = { ...JSON_HEADERS, 'content-length': String(payload.length) };
@@ -224,7 +193,7 @@ export function createCredentialsServer(options: CredentialsServerOptions): Serv
     if (!socket.writable) return socket.destroy();
     const status =
       error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    metrics.countCredentialRequest(status);
+    metrics.credentialRequests.inc({ status: String(status) });
     socket.end(
       `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
     );

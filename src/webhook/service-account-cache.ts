@@ -1,8 +1,8 @@
-import { SidecarError } from '../errors.ts';
-import type { Logger } from '../log.ts';
-import type { LookupSource, WebhookMetrics } from '../webhook/webhook-metrics.ts';
-import type { ServiceAccountApi, ServiceAccountRecord } from './kube-client.ts';
-import { setSafeTimeout } from '../timers.ts';
+import { SidecarError } from '../shared/errors.ts';
+import type { Logger } from '../shared/log.ts';
+import type { LookupSource, WebhookMetrics } from './webhook-metrics.ts';
+import type { ServiceAccountApi, ServiceAccountRecord } from '../kube/kube-client.ts';
+import { setSafeTimeout } from '../shared/timers.ts';
 
 export interface ServiceAccountCacheOptions {
   api: ServiceAccountApi;
