@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { EXCHANGE_CODE_LABELS } from '../../src/metrics.ts';
+import { EXCHANGE_CODE_LABELS } from '../../src/sidecar/sidecar-metrics.ts';
 import { S3_APP_IMAGE, STS_SIDECAR_IMAGE } from '../helpers/e2e-images.ts';
 import { findGoTool } from '../helpers/go-tools.ts';
 import { CHART_DIR, renderChart } from '../helpers/helm-chart.ts';
@@ -103,7 +103,7 @@ const FAILURE_PANELS = new Set([
 const TARGET_LABELS = new Set(['__name__', 'job', 'instance', 'namespace', 'pod', 'container']);
 /**
  * Every other label a sidecar's series may carry, with its closed set of values: ours
- * (src/metrics.ts) and prom-client's default Node.js metrics (values from the runtime, never
+ * (src/sidecar/sidecar-metrics.ts) and prom-client's default Node.js metrics (values from the runtime, never
  * from a token, a session name or pod-controlled text).
  */
 const CLOSED_LABELS: Record<string, (value: string) => boolean> = {
