@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { destroyConnections } from './connection-cap.ts';
 import { SidecarError } from './errors.ts';
 import { setSafeTimeout } from './timers.ts';
 
@@ -41,7 +42,7 @@ export async function closeGracefully(server: Server, deadlineMs: number): Promi
   let forced = false;
   const timer = setSafeTimeout(() => {
     forced = true;
-    server.closeAllConnections();
+    destroyConnections(server);
   }, deadlineMs);
   await closed;
   clearTimeout(timer);

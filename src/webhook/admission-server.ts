@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SecureContextOptions } from 'node:tls';
+import { capConnections } from '../shared/connection-cap.ts';
 import { SidecarError } from '../shared/errors.ts';
 import { sendError } from '../shared/http-error.ts';
 import type { Logger } from '../shared/log.ts';
@@ -27,6 +28,13 @@ export interface AdmissionServerOptions {
 /** The API server sends at most ~3 MiB objects; leave room for oldObject and the envelope. */
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
 const API_VERSION = 'admission.k8s.io/v1';
+/**
+ * Open connections the admission listener keeps. Its clients are the API servers (a few
+ * keep-alive connections each), but any pod that reaches the Service can connect: beyond the
+ * cap the oldest idle connection is closed, so idle sockets cannot grow the webhook's memory
+ * and the API servers are still answered (the class of issue #13, item 9).
+ */
+export const MAX_ADMISSION_CONNECTIONS = 128;
 
 /**
  * HTTPS `POST /mutate`: AdmissionReview in, AdmissionReview out, nothing else. Pods that opted
@@ -38,22 +46,33 @@ const API_VERSION = 'admission.k8s.io/v1';
  */
 export function createAdmissionServer(options: AdmissionServerOptions): Server {
   const log = options.logger.child({ component: 'admission' });
-  return createServer({ ...options.tls, headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
-    const stop = options.metrics.requestDuration.startTimer();
-    handle(req, res, options).then(
-      (result) => {
-        if (result) options.metrics.injections.inc({ result });
-        stop();
-      },
-      (error: unknown) => {
-        options.metrics.injections.inc({ result: 'error' });
-        stop();
-        log.error({ event: 'admission_failed', err: error }, 'unexpected error answering an AdmissionReview');
-        if (!res.headersSent) sendError(res, 'INTERNAL_ERROR', 'internal error; see the webhook log');
-        else res.destroy();
-      },
-    );
+  const server = createServer(
+    { ...options.tls, headersTimeout: 10_000, requestTimeout: 30_000 },
+    (req, res) => {
+      const stop = options.metrics.requestDuration.startTimer();
+      handle(req, res, options).then(
+        (result) => {
+          if (result) options.metrics.injections.inc({ result });
+          stop();
+        },
+        (error: unknown) => {
+          options.metrics.injections.inc({ result: 'error' });
+          stop();
+          log.error(
+            { event: 'admission_failed', err: error },
+            'unexpected error answering an AdmissionReview',
+          );
+          if (!res.headersSent) sendError(res, 'INTERNAL_ERROR', 'internal error; see the webhook log');
+          else res.destroy();
+        },
+      );
+    },
+  );
+  capConnections(server, {
+    max: MAX_ADMISSION_CONNECTIONS,
+    onEvict: () => options.metrics.connectionsDropped.inc(),
   });
+  return server;
 }
 
 async function handle(

@@ -47,6 +47,12 @@ export class WebhookMetrics {
     registers: [this.registry],
   });
 
+  readonly connectionsDropped = new Counter({
+    name: 'sts_sidecar_webhook_connections_dropped_total',
+    help: 'Idle connections the admission listener closed to stay within its connection cap.',
+    registers: [this.registry],
+  });
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }

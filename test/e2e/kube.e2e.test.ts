@@ -475,6 +475,10 @@ describe(
         monitoring:
           /no matches for kind "(PodMonitor|ServiceMonitor|PrometheusRule)" in version "monitoring\.coreos\.com\/v1"/,
       };
+      // A previous run on the same cluster may have left them (its clean-up does not wait).
+      await kubectl(cluster, ['delete', '-f', crdDir, '--ignore-not-found', '--wait=true'], {
+        timeoutMs: 120_000,
+      });
       for (const [name, refusal] of Object.entries(needsCrds))
         assert.match(await install(VALUE_SETS.find((v) => v.name === name)!), refusal, `value set ${name}`);
       // With the CRDs both projects ship (.ci/crds.sh), every value set installs. The monitoring

@@ -6,11 +6,13 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { copyFile, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { loadWebhookConfig } from '../../src/config/webhook-config.ts';
 import { createLogger } from '../../src/shared/log.ts';
+import { MAX_ADMISSION_CONNECTIONS } from '../../src/webhook/admission-server.ts';
 import { type RunningWebhook, startWebhookApp } from '../../src/webhook/webhook-app.ts';
 import { FakeKubeApi } from '../fakes/fake-kube-api.ts';
 import { FIXTURE_DIR, goldenWebhookArgs, loadFixture } from '../helpers/webhook-golden.ts';
@@ -303,4 +305,42 @@ test('after SIGTERM the webhook drains: /readyz is 503 while admission requests 
   assert.ok(response.patch, 'the pod is still injected while draining');
   await stopped;
   await assert.rejects(opsGet(env, '/readyz'), 'the ops listener is closed after the drain');
+});
+
+// Issue 13 (the class of item 9): any pod that reaches the webhook Service can open connections;
+// idle ones beyond the cap are closed, oldest first, and the API server is still answered.
+test('the admission listener caps its connections: the oldest idle ones go, reviews are answered', async (t) => {
+  const env = await startEnv(t);
+  const sockets: Socket[] = [];
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+  });
+  const extra = 10;
+  let closedByServer = 0;
+  // Plain TCP connections that never start TLS: what a slow or hostile client holds open.
+  const extraClosed = new Promise<void>((resolve) => {
+    for (let i = 0; i < MAX_ADMISSION_CONNECTIONS + extra; i++) {
+      const s = netConnect(env.webhook.admissionAddress.port, '127.0.0.1');
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        closedByServer += 1;
+        if (closedByServer === extra) resolve();
+      });
+      sockets.push(s);
+    }
+  });
+  await extraClosed;
+  assert.equal(
+    sockets.slice(0, extra).every((s) => s.destroyed),
+    true,
+    'the oldest went first',
+  );
+  const dropped = await env.webhook.metrics.registry.getSingleMetricAsString(
+    'sts_sidecar_webhook_connections_dropped_total',
+  );
+  assert.match(dropped, new RegExp(`sts_sidecar_webhook_connections_dropped_total ${extra}\\b`));
+  const { pod } = loadFixture('one-container');
+  const reply = await post(env, reviewOf(pod));
+  assert.equal(reply.status, 200);
+  assert.equal((reply.body.response as { allowed: boolean }).allowed, true);
 });
