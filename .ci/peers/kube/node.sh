@@ -341,6 +341,12 @@ stop_pids() {
     while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
     kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
   done
+  # A killed process takes a moment to go (the API server frees a few hundred MiB): wait, so the
+  # mounts and cgroups below are free and `leftovers` right after sees nothing.
+  deadline=$((SECONDS + 10))
+  for pid in "${pids[@]}"; do
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+  done
 }
 
 # Prints anything a cluster of ours left on the machine: processes, mounts, the namespace,
