@@ -119,6 +119,8 @@ const CLOSED_LABELS: Record<string, (value: string) => boolean> = {
   kind: (v) => /^(major|minor|incremental|weakcb)$/.test(v),
   space: (v) => /^[a-z_]+$/.test(v),
   type: (v) => /^[A-Za-z]+$/.test(v),
+  // sts_sidecar_connections_dropped_total: which of the sidecar's two listeners.
+  listener: (v) => v === 'credentials' || v === 'ops',
 };
 
 interface DashboardPanel {
