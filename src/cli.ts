@@ -1,4 +1,4 @@
-import { optionDoc } from './config/option-spec.ts';
+import { optionDoc, type OptionSpec } from './config/option-spec.ts';
 import { SIDECAR_OPTIONS } from './config/sidecar-options.ts';
 import { WEBHOOK_OPTIONS } from './config/webhook-options.ts';
 import { isSidecarError } from './shared/errors.ts';
@@ -16,41 +16,97 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
-function usage(): string {
-  const rows = SIDECAR_OPTIONS.map((o) => {
+/** Runs a subcommand to its end and gives the process exit code. */
+type SubcommandRunner = (argv: readonly string[], env: NodeJS.ProcessEnv) => Promise<number>;
+
+/**
+ * One row per subcommand: the single place a new subcommand is added. The option tables are
+ * plain data and cheap to load; `load` is a dynamic import, so a subcommand's modules (the STS
+ * SDK, client-node) load only when that subcommand runs.
+ */
+interface CliCommand {
+  readonly name: string;
+  /** One line in `sts-sidecar --help`. */
+  readonly summary: string;
+  /** The opening lines of `sts-sidecar <name> --help`. */
+  readonly about: readonly string[];
+  readonly options: readonly OptionSpec[];
+  readonly load: () => Promise<SubcommandRunner>;
+}
+
+const COMMANDS: readonly CliCommand[] = [
+  {
+    name: 'sidecar',
+    summary: 'run the sidecar (the default subcommand)',
+    about: [
+      'Exchanges the projected service-account token at an S3 store STS (Ceph RGW, MinIO) and keeps',
+      'short-lived credentials fresh.',
+    ],
+    options: SIDECAR_OPTIONS,
+    load: async () => {
+      const [{ runSubcommand }, { SIDECAR_SUBCOMMAND }] = await Promise.all([
+        import('./run-subcommand.ts'),
+        import('./sidecar/sidecar-app.ts'),
+      ]);
+      return (argv, env) => runSubcommand(SIDECAR_SUBCOMMAND, argv, env);
+    },
+  },
+  {
+    name: 'webhook',
+    summary: 'run the mutating admission webhook',
+    about: ['Mutating admission webhook: injects the sidecar into pods labelled sts-sidecar.io/inject=true.'],
+    options: WEBHOOK_OPTIONS,
+    load: async () => {
+      // The webhook is what loads @kubernetes/client-node (via src/kube/).
+      const [{ runSubcommand }, { WEBHOOK_SUBCOMMAND }] = await Promise.all([
+        import('./run-subcommand.ts'),
+        import('./webhook/webhook-app.ts'),
+      ]);
+      return (argv, env) => runSubcommand(WEBHOOK_SUBCOMMAND, argv, env);
+    },
+  },
+];
+
+const DEFAULT_COMMAND = 'sidecar';
+
+function optionRows(options: readonly OptionSpec[]): string[] {
+  const width = Math.max(...options.map((o) => o.flag.length)) + 2;
+  return options.map((o) => {
     const def = o.defaultValue === undefined ? '' : ` (default: ${o.defaultValue})`;
-    return `  --${o.flag.padEnd(22)} ${o.env}\n      ${optionDoc(o)}${def}`;
+    return `  --${o.flag.padEnd(width)} ${o.env}\n      ${optionDoc(o)}${def}`;
   });
+}
+
+function topLevelUsage(): string {
+  const sidecar = COMMANDS.find((c) => c.name === DEFAULT_COMMAND)!;
+  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 8;
   return [
     `sts-sidecar ${VERSION}`,
     '',
-    'Exchanges the projected service-account token at an S3 store STS (Ceph RGW, MinIO) and keeps',
-    'short-lived credentials fresh.',
+    ...sidecar.about,
     '',
-    'Usage: sts-sidecar [sidecar] [flags]     run the sidecar (the default subcommand)',
-    '       sts-sidecar webhook [flags]       run the mutating admission webhook (webhook --help)',
-    '       sts-sidecar --help | --version',
+    ...COMMANDS.map(
+      (c, i) =>
+        `${i === 0 ? 'Usage:' : '      '} sts-sidecar ${(c.name === DEFAULT_COMMAND ? `[${c.name}]` : c.name).padEnd(width)} [flags]  ${c.summary}`,
+    ),
+    '       sts-sidecar --help | --version | <subcommand> --help',
     '',
     'Flags win over environment variables:',
-    ...rows,
+    ...optionRows(sidecar.options),
     '',
   ].join('\n');
 }
 
-function webhookUsage(): string {
-  const rows = WEBHOOK_OPTIONS.map((o) => {
-    const def = o.defaultValue === undefined ? '' : ` (default: ${o.defaultValue})`;
-    return `  --${o.flag.padEnd(32)} ${o.env}\n      ${optionDoc(o)}${def}`;
-  });
+function commandUsage(command: CliCommand): string {
   return [
     `sts-sidecar ${VERSION}`,
     '',
-    'Mutating admission webhook: injects the sidecar into pods labelled sts-sidecar.io/inject=true.',
+    ...command.about,
     '',
-    'Usage: sts-sidecar webhook [flags]',
+    `Usage: sts-sidecar ${command.name} [flags]`,
     '',
     'Flags win over environment variables:',
-    ...rows,
+    ...optionRows(command.options),
     '',
   ].join('\n');
 }
@@ -58,33 +114,25 @@ function webhookUsage(): string {
 /** Runs the CLI; resolves with the process exit code once the work is over. */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const args = [...argv];
+  const named = args[0] !== undefined && !args[0].startsWith('-') ? args.shift()! : undefined;
+  const command = COMMANDS.find((c) => c.name === (named ?? DEFAULT_COMMAND));
+  if (command === undefined) {
+    const names = COMMANDS.map((c) => c.name).join(', ');
+    process.stderr.write(
+      `sts-sidecar: unknown subcommand "${named}" (one of: ${names}). Run sts-sidecar --help.\n`,
+    );
+    return EXIT_USAGE;
+  }
   if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(args[0] === 'webhook' ? webhookUsage() : usage());
+    process.stdout.write(named === undefined ? topLevelUsage() : commandUsage(command));
     return EXIT_OK;
   }
   if (args.includes('--version')) {
     process.stdout.write(`${VERSION}\n`);
     return EXIT_OK;
   }
-  const sub = args[0] !== undefined && !args[0].startsWith('-') ? args.shift() : 'sidecar';
-  if (sub === 'webhook') {
-    // The only path that loads @kubernetes/client-node (via src/kube/kube-client.ts).
-    const [{ runSubcommand }, { WEBHOOK_SUBCOMMAND }] = await Promise.all([
-      import('./run-subcommand.ts'),
-      import('./webhook/webhook-app.ts'),
-    ]);
-    return runSubcommand(WEBHOOK_SUBCOMMAND, args, env);
-  }
-  if (sub !== 'sidecar') {
-    process.stderr.write(`sts-sidecar: unknown subcommand "${sub}". Run sts-sidecar --help.\n`);
-    return EXIT_USAGE;
-  }
-  // Loaded only for this subcommand, so `--help` and a bad config answer without loading the SDK.
-  const [{ runSubcommand }, { SIDECAR_SUBCOMMAND }] = await Promise.all([
-    import('./run-subcommand.ts'),
-    import('./sidecar/sidecar-app.ts'),
-  ]);
-  return runSubcommand(SIDECAR_SUBCOMMAND, args, env);
+  const run = await command.load();
+  return run(args, env);
 }
 
 main(process.argv.slice(2), process.env).then(

@@ -1,5 +1,5 @@
 // The dependency rule of src/, in one line:
-//   shared ← config ← domains (token, credentials, sts, kube) ← products (sidecar, webhook) ← cli
+//   shared ← config ← domains (token, credentials, sts, kube) ← products (sidecar, webhook, issuer, check) ← cli
 // A file imports only from its own folder or a folder further left; domains may use each other
 // without a cycle; the products never import each other. A new subcommand gets its own product
 // folder. Checked here on every import of every file, static and dynamic.
@@ -15,7 +15,7 @@ const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
 const LAYERS: Record<string, number> = { shared: 0, config: 1, token: 2, credentials: 2, sts: 2, kube: 2 };
 const PRODUCT_LAYER = 3;
 const CLI_LAYER = 4;
-const PRODUCTS = new Set(['sidecar', 'webhook']);
+const PRODUCTS = new Set(['sidecar', 'webhook', 'issuer', 'check']);
 const TOP_LEVEL_FILES = new Set(['cli.ts', 'run-subcommand.ts']);
 /** Packages only one folder may import: the rest of the code depends on our own types. */
 const PACKAGE_OWNERS: Record<string, string> = {
