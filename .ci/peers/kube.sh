@@ -8,6 +8,9 @@
 #   bash .ci/peers/kube.sh install-runtime   only the apt part of install
 #   bash .ci/peers/kube.sh start     starts the cluster; prints where its kubeconfig is
 #   bash .ci/peers/kube.sh stop      stops it and removes every process, mount, netns and cgroup
+#   bash .ci/peers/kube.sh stop-apiserver | start-apiserver | restart-apiserver
+#                                    kube-apiserver alone goes away / comes back, same flags
+#   bash .ci/peers/kube.sh rotate-signing-key  a new service-account key signs; the old still verify
 #   bash .ci/peers/kube.sh load      re-imports the image archives of .ci/build-images.sh
 #   bash .ci/peers/kube.sh leftovers prints whatever a cluster left behind (nothing after stop)
 #   bash .ci/peers/kube.sh version   prints the Kubernetes, etcd, containerd and runc versions
@@ -36,6 +39,14 @@ case "${1:-}" in
     source "$here/kube/node.sh"
     kube_stop
     ;;
+  stop-apiserver | start-apiserver | restart-apiserver)
+    source "$here/kube/node.sh"
+    "kube_${1//-/_}"
+    ;;
+  rotate-signing-key)
+    source "$here/kube/node.sh"
+    kube_rotate_signing_key
+    ;;
   load)
     source "$here/kube/node.sh"
     kube_load_images
@@ -47,7 +58,7 @@ case "${1:-}" in
   version) kube_version ;;
   env) kube_env ;;
   *)
-    echo "usage: $0 install|install-runtime|start|stop|load|leftovers|version|env" >&2
+    echo "usage: $0 install|install-runtime|start|stop|stop-apiserver|start-apiserver|restart-apiserver|rotate-signing-key|load|leftovers|version|env" >&2
     exit 2
     ;;
 esac

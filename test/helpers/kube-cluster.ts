@@ -1,16 +1,26 @@
 import { execFile, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { helmEnv } from './helm-chart.ts';
 import { missingPeer } from './required-peer.ts';
 
 const execFileAsync = promisify(execFile);
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Where `.ci/peers/kube.sh start` describes the running cluster (its KUBE_CLUSTER_FILE). */
-const CLUSTER_FILE = `${process.env.STS_SIDECAR_KUBE_STATE_DIR ?? '/var/lib/sts-sidecar-kube'}/cluster.json`;
-const START_HINT =
-  'run bash .ci/peers/kube.sh install, bash .ci/build-images.sh all, then bash .ci/peers/kube.sh start (.ci/run does)';
+/** The two clusters .ci/run starts: the e2e suites' own, and the RGW suite's (.ci/peers/kube-rgw.sh). */
+export const KUBE_CLUSTERS = {
+  main: {
+    stateDir: process.env.STS_SIDECAR_KUBE_STATE_DIR ?? '/var/lib/sts-sidecar-kube',
+    script: '.ci/peers/kube.sh',
+  },
+  rgw: { stateDir: '/var/lib/sts-sidecar-kube-rgw', script: '.ci/peers/kube-rgw.sh' },
+} as const;
+export type KubeClusterName = keyof typeof KUBE_CLUSTERS;
+
+const startHint = (script: string) =>
+  `run bash .ci/peers/kube.sh install, bash .ci/build-images.sh all, then bash ${script} start (.ci/run does)`;
 /** Cap on any one kubectl call; the watches below set their own. */
 const KUBECTL_TIMEOUT_MS = 60_000;
 /** Cap on a helm call: `--wait` installs pass their own, shorter `--timeout`. */
@@ -32,26 +42,46 @@ export interface KubeCluster {
   /** The cluster CA, which signed the API server's certificate. */
   readonly caFile: string;
   readonly versions: string;
+  /** The peer script that started it: `stop-apiserver`, `rotate-signing-key`… (see kube.sh). */
+  readonly script: string;
 }
 
 /** The running cluster, or why the tests that need it cannot run (a failure under CI=true). */
-export async function findKubeCluster(): Promise<{ cluster: KubeCluster } | { reason: string }> {
+export async function findKubeCluster(
+  name: KubeClusterName = 'main',
+): Promise<{ cluster: KubeCluster } | { reason: string }> {
+  const { stateDir, script } = KUBE_CLUSTERS[name];
+  const file = `${stateDir}/cluster.json`;
   let cluster: KubeCluster;
   try {
-    cluster = JSON.parse(await readFile(CLUSTER_FILE, 'utf8')) as KubeCluster;
+    cluster = { ...(JSON.parse(await readFile(file, 'utf8')) as KubeCluster), script };
   } catch {
-    return { reason: missingPeer(`no Kubernetes cluster is running (no ${CLUSTER_FILE}): ${START_HINT}`) };
+    return { reason: missingPeer(`no Kubernetes cluster is running (no ${file}): ${startHint(script)}`) };
   }
   try {
     await kubectl(cluster, ['get', '--raw', '/readyz']);
   } catch (error) {
     return {
       reason: missingPeer(
-        `the Kubernetes API server does not answer (${(error as Error).message}): ${START_HINT}`,
+        `the Kubernetes API server does not answer (${(error as Error).message}): ${startHint(script)}`,
       ),
     };
   }
   return { cluster };
+}
+
+/** Runs the cluster's peer script (`bash .ci/peers/kube-rgw.sh rotate-signing-key`); rejects with its log. */
+export async function clusterCommand(cluster: KubeCluster, command: string): Promise<void> {
+  try {
+    await execFileAsync('bash', [cluster.script, command], {
+      cwd: REPO_ROOT,
+      timeout: 5 * 60_000,
+      encoding: 'utf8',
+    });
+  } catch (error) {
+    const e = error as Error & { stderr?: string };
+    throw new Error(`${cluster.script} ${command}: ${e.stderr?.trim() || e.message}`, { cause: error });
+  }
 }
 
 /** Runs kubectl against the cluster; resolves with stdout, rejects with stderr in the message. */

@@ -42,6 +42,13 @@ readonly APISERVER_PORT=6443
 # the kernel's ephemeral port range (32768+), where outbound sockets cannot hold it.
 readonly HOST_APISERVER_PORT="${STS_SIDECAR_KUBE_HOST_PORT:-16443}"
 
+# Optional: the service-account issuer new tokens carry, when it is not the API server itself (an
+# OIDC publisher in front of it, e.g. `sts-sidecar issuer`); the API server's own stays accepted.
+readonly SA_ISSUER="${STS_SIDECAR_KUBE_SA_ISSUER:-}"
+# Optional: more loopback forwards into the namespace, "HOST_PORT=ADDR:PORT ..." (e.g. to a
+# NodePort), so host processes (RGW) reach what runs in the cluster.
+readonly EXTRA_FORWARDS="${STS_SIDECAR_KUBE_FORWARDS:-}"
+
 kube_log() { printf '[kube.sh] %s\n' "$*" >&2; }
 kube_die() {
   kube_log "ERROR: $*"

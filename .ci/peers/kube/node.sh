@@ -36,6 +36,12 @@ kube_start() {
   if (exec 3<>"/dev/tcp/127.0.0.1/$HOST_APISERVER_PORT") 2>/dev/null; then
     kube_die "127.0.0.1:$HOST_APISERVER_PORT is taken; stop what listens there or set STS_SIDECAR_KUBE_HOST_PORT"
   fi
+  local spec
+  for spec in $EXTRA_FORWARDS; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/${spec%%=*}") 2>/dev/null; then
+      kube_die "127.0.0.1:${spec%%=*} is taken; stop what listens there or change STS_SIDECAR_KUBE_FORWARDS"
+    fi
+  done
   if [[ -e $NETNS_PATH || -d $STATE ]]; then
     kube_log "a previous cluster was left behind; stopping it first"
     kube_stop
@@ -124,28 +130,12 @@ start_control_plane() {
     --initial-cluster default=http://127.0.0.1:2380 --listen-metrics-urls http://127.0.0.1:2381 \
     --unsafe-no-fsync
   wait_until $ETCD_DEADLINE_S etcd kube_in_netns curl -fsS --max-time 2 http://127.0.0.1:2381/health
-  # The issuer is the API server itself at the node address: pods and stores in the namespace
-  # reach its discovery document and JWKS there.
-  spawn kube-apiserver "$bin/kube-apiserver" \
-    --etcd-servers http://127.0.0.1:2379 \
-    --bind-address "$NODE_IP" --advertise-address "$NODE_IP" --secure-port "$APISERVER_PORT" \
-    --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
-    --client-ca-file "$PKI/ca.crt" \
-    --service-account-issuer "https://$NODE_IP:$APISERVER_PORT" \
-    --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
-    --service-cluster-ip-range "$SERVICE_CIDR" \
-    --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
-    --kubelet-client-certificate "$PKI/apiserver-kubelet-client.crt" \
-    --kubelet-client-key "$PKI/apiserver-kubelet-client.key" \
-    --kubelet-preferred-address-types InternalIP \
-    --enable-aggregator-routing=true --profiling=false
+  start_apiserver
   # The host's tests reach the API server through a loopback port: socat listens on the host and
   # hands each connection over a unix socket (which crosses namespaces) to a socat inside.
-  spawn apiserver-forward-in socat "UNIX-LISTEN:$STATE/apiserver.sock,fork,mode=600" \
-    "TCP:$NODE_IP:$APISERVER_PORT"
-  setsid socat "TCP-LISTEN:$HOST_APISERVER_PORT,bind=127.0.0.1,fork,reuseaddr" \
-    "UNIX-CONNECT:$STATE/apiserver.sock" >"$LOGS/apiserver-forward-out.log" 2>&1 </dev/null &
-  printf '%s\n' "$!" >"$PIDS/apiserver-forward-out.pid"
+  forward apiserver "$HOST_APISERVER_PORT" "$NODE_IP:$APISERVER_PORT"
+  local spec
+  for spec in $EXTRA_FORWARDS; do forward "forward-${spec%%=*}" "${spec%%=*}" "${spec#*=}"; done
   wait_until $APISERVER_DEADLINE_S kube-apiserver kubectl_admin get --raw /readyz
   spawn kube-controller-manager "$bin/kube-controller-manager" \
     --kubeconfig "$STATE/controller-manager.kubeconfig" \
@@ -159,6 +149,76 @@ start_control_plane() {
     --authentication-kubeconfig "$STATE/scheduler.kubeconfig" \
     --authorization-kubeconfig "$STATE/scheduler.kubeconfig" \
     --bind-address 127.0.0.1 --leader-elect=false
+}
+
+# The API server, alone, so `restart-apiserver` and `rotate-signing-key` can run it again with
+# the same flags. Issuers: $SA_ISSUER first when set (the one new tokens carry: an OIDC publisher
+# such as `sts-sidecar issuer`), then the API server itself at the node address, which pods and
+# stores in the namespace reach, and whose tokens stay valid. Every key ever listed in
+# $PKI/sa-keys verifies; the last one signs.
+start_apiserver() {
+  local issuers=() keys=() key
+  [[ -n $SA_ISSUER ]] && issuers+=(--service-account-issuer "$SA_ISSUER")
+  issuers+=(--service-account-issuer "https://$NODE_IP:$APISERVER_PORT")
+  while read -r key; do keys+=(--service-account-key-file "$PKI/$key.pub"); done <"$PKI/sa-keys"
+  spawn kube-apiserver "$KUBE_BIN_DIR/kube-apiserver" \
+    --etcd-servers http://127.0.0.1:2379 \
+    --bind-address "$NODE_IP" --advertise-address "$NODE_IP" --secure-port "$APISERVER_PORT" \
+    --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
+    --client-ca-file "$PKI/ca.crt" \
+    "${issuers[@]}" "${keys[@]}" \
+    --service-account-signing-key-file "$PKI/$(tail -n 1 "$PKI/sa-keys").key" \
+    --service-cluster-ip-range "$SERVICE_CIDR" \
+    --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
+    --kubelet-client-certificate "$PKI/apiserver-kubelet-client.crt" \
+    --kubelet-client-key "$PKI/apiserver-kubelet-client.key" \
+    --kubelet-preferred-address-types InternalIP \
+    --enable-aggregator-routing=true --profiling=false
+}
+
+# `kube.sh stop-apiserver` / `start-apiserver` / `restart-apiserver`: the API server goes away
+# and comes back with the same flags (what an upgrade or a crash looks like to its clients); the
+# two halves let a test look at its clients while it is down.
+kube_stop_apiserver() {
+  [[ -f $PIDS/kube-apiserver.pid ]] || kube_die "the API server is not running (or no cluster is)"
+  stop_pids "$PIDS/kube-apiserver.pid"
+  kube_log "kube-apiserver stopped"
+}
+
+kube_start_apiserver() {
+  [[ -f $PKI/sa-keys ]] || kube_die "no cluster is running: run bash .ci/peers/kube.sh start"
+  [[ -f $PIDS/kube-apiserver.pid ]] && kube_die "the API server is already running"
+  start_apiserver
+  wait_until $APISERVER_DEADLINE_S kube-apiserver kubectl_admin get --raw /readyz
+  kube_log "kube-apiserver started"
+}
+
+kube_restart_apiserver() {
+  kube_stop_apiserver
+  kube_start_apiserver
+}
+
+# `kube.sh rotate-signing-key`: a new service-account key pair signs from now on; the previous
+# keys still verify (the API server's JWKS lists them all), as in a planned key rotation.
+kube_rotate_signing_key() {
+  [[ -f $PKI/sa-keys ]] || kube_die "no cluster is running: run bash .ci/peers/kube.sh start"
+  local name
+  name="sa-$(($(wc -l <"$PKI/sa-keys") + 1))"
+  openssl genrsa -out "$PKI/$name.key" 2048 2>/dev/null
+  openssl rsa -in "$PKI/$name.key" -pubout -out "$PKI/$name.pub" 2>/dev/null
+  printf '%s\n' "$name" >>"$PKI/sa-keys"
+  kube_restart_apiserver
+  kube_log "service-account signing key is now $name ($(wc -l <"$PKI/sa-keys") keys verify)"
+}
+
+# forward NAME HOST_PORT TARGET: the host's 127.0.0.1:HOST_PORT reaches TARGET (ADDR:PORT inside
+# the namespace) through a unix socket, which crosses namespaces.
+forward() {
+  local name=$1 port=$2 target=$3
+  spawn "$name-forward-in" socat "UNIX-LISTEN:$STATE/$name.sock,fork,mode=600" "TCP:$target"
+  setsid socat "TCP-LISTEN:$port,bind=127.0.0.1,fork,reuseaddr" \
+    "UNIX-CONNECT:$STATE/$name.sock" >"$LOGS/$name-forward-out.log" 2>&1 </dev/null &
+  printf '%s\n' "$!" >"$PIDS/$name-forward-out.pid"
 }
 
 start_node() {
@@ -302,7 +362,12 @@ write_cluster_file() {
   "netns": "$NETNS_PATH",
   "nodeName": "$NODE_NAME",
   "nodeIp": "$NODE_IP",
-  "issuer": "https://$NODE_IP:$APISERVER_PORT",
+  "issuer": "${SA_ISSUER:-https://$NODE_IP:$APISERVER_PORT}",
+  "apiServerIssuer": "https://$NODE_IP:$APISERVER_PORT",
+  "instance": "$KUBE_INSTANCE",
+  "stateDir": "$STATE",
+  "hostApiServerPort": $HOST_APISERVER_PORT,
+  "forwards": "$EXTRA_FORWARDS",
   "caFile": "$PKI/ca.crt",
   "containerdAddress": "$CONTAINERD_SOCK",
   "versions": "$(kube_version)"

@@ -72,6 +72,8 @@ pki_create() {
   # one in its JWKS (/openid/v1/jwks).
   openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
   openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
+  # The keys that verify, one per line; the last signs (node.sh rotate-signing-key adds more).
+  printf 'sa\n' >"$PKI/sa-keys"
   # Inside the namespace components dial the node address; on the host, the forwarded port.
   pki_kubeconfig controller-manager "https://$NODE_IP:$APISERVER_PORT"
   pki_kubeconfig scheduler "https://$NODE_IP:$APISERVER_PORT"
