@@ -11,6 +11,8 @@ export interface NetnsHttpOptions {
   timeoutMs?: number;
   /** Cap on the answer read. Default 1 MiB. */
   maxBytes?: number;
+  /** https without verifying the server (a pod's certificate does not name its pod IP). */
+  insecure?: boolean;
 }
 
 /**
@@ -34,6 +36,7 @@ export async function netnsHttp(
       String(timeoutMs / 1000),
       '-w',
       '\n%{http_code}',
+      ...(opts.insecure === true ? ['--insecure'] : []),
       ...(opts.form === undefined
         ? []
         : ['-H', 'content-type: application/x-www-form-urlencoded', '--data', opts.form]),
