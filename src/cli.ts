@@ -1,3 +1,4 @@
+import { CHECK_OPTIONS } from './config/check-options.ts';
 import { optionDoc, type OptionSpec } from './config/option-spec.ts';
 import { SIDECAR_OPTIONS } from './config/sidecar-options.ts';
 import { WEBHOOK_OPTIONS } from './config/webhook-options.ts';
@@ -11,7 +12,10 @@ const FAILED_EXIT_BACKSTOP_MS = 1_000;
 declare const STS_SIDECAR_VERSION: string | undefined;
 const VERSION = typeof STS_SIDECAR_VERSION === 'string' ? STS_SIDECAR_VERSION : 'dev';
 
-/** Exit codes: 0 clean stop, 1 unexpected failure, 2 bad configuration or usage. */
+/**
+ * Exit codes: 0 clean stop, 1 unexpected failure, 2 bad configuration or usage. `check` uses 1
+ * for "a link is broken" as well (src/check/check-app.ts).
+ */
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
@@ -64,6 +68,19 @@ const COMMANDS: readonly CliCommand[] = [
       ]);
       return (argv, env) => runSubcommand(WEBHOOK_SUBCOMMAND, argv, env);
     },
+  },
+  {
+    name: 'check',
+    summary: 'walk token, issuer, JWKS and STS once; name the first broken link and its fix',
+    about: [
+      'Checks, in order: the token file, its aud (--audience), the issuer discovery document, the JWKS key',
+      'of the token (x5c for rgw), the STS endpoint and its TLS, the clock skew against it, and a trial',
+      'AssumeRoleWithWebIdentity. Takes the sidecar options and env, so it runs in the pod as it is.',
+      'Exit code 0: every link holds (warnings allowed); 1: a link is broken; 2: bad flags or env.',
+    ],
+    options: CHECK_OPTIONS,
+    // One-shot: prints its report and exits, so no run-subcommand loop around it.
+    load: async () => (await import('./check/check-app.ts')).runCheck,
   },
 ];
 

@@ -179,6 +179,74 @@ export const ERROR_CATALOGUE = {
       'HTTP 403 from the credentials endpoint: the request came through a proxy (X-Forwarded-For or Forwarded); credentials are served to local clients only.',
     httpStatus: 403,
   },
+  // `sts-sidecar check` (src/check/): one code per broken link it names. The sidecar never
+  // raises these; `retry` says whether running the check again, unchanged, may pass.
+  CHECK_AUDIENCE_MISMATCH: {
+    retry: 'permanent',
+    meaning:
+      "check: the token's `aud` does not contain --audience, the client ID registered at the store; set the token audience (sts-sidecar.io/audience) to it.",
+    hint: 'Give the projected token that audience (annotation sts-sidecar.io/audience or the webhook --audience), or register its aud as a client ID at the store.',
+  },
+  CHECK_ISSUER_UNREACHABLE: {
+    retry: 'transient',
+    meaning:
+      "check: the issuer's discovery document or JWKS cannot be fetched from here (no connection, timeout, an HTTP error such as 401: stores fetch it anonymously).",
+    hint: 'Make <iss>/.well-known/openid-configuration and its jwks_uri reachable without credentials (Kubernetes: bind system:service-account-issuer-discovery to system:unauthenticated), from the pod and from the store.',
+  },
+  CHECK_ISSUER_TLS_UNTRUSTED: {
+    retry: 'permanent',
+    meaning:
+      "check: the issuer's HTTPS certificate is not trusted by the system CAs plus --issuer-ca-file; the store must trust its CA too.",
+    hint: 'Pass the CA that signed the issuer certificate with --issuer-ca-file; the store must trust it too (RGW: the system CA store; MinIO: certs/CAs).',
+  },
+  CHECK_ISSUER_MISMATCH: {
+    retry: 'permanent',
+    meaning:
+      "check: the token has no `iss`, or the discovery document's `issuer` differs from it (stores compare them exactly); fix the API server's --service-account-issuer.",
+    hint: "Set the API server's --service-account-issuer to the URL that serves the discovery document, and register that exact URL at the store.",
+  },
+  CHECK_ISSUER_DOCUMENT_INVALID: {
+    retry: 'permanent',
+    meaning:
+      'check: the discovery document or the JWKS is not what OIDC discovery requires (not JSON, no jwks_uri, no keys, a key that is no public key).',
+    hint: '<iss>/.well-known/openid-configuration must be JSON with issuer and jwks_uri, and jwks_uri a JSON {"keys": […]}.',
+  },
+  CHECK_JWKS_NO_KID: {
+    retry: 'permanent',
+    meaning:
+      "check: the token's header has no `kid`, or the issuer's JWKS has no key with it (a signing key not published, e.g. after a rotation).",
+    hint: 'The JWKS the store fetches must publish the key that signs the tokens: after a key rotation, publish the new key (and keep the old one until its tokens expire).',
+  },
+  CHECK_TOKEN_SIGNATURE_INVALID: {
+    retry: 'permanent',
+    meaning:
+      "check: the JWKS key with the token's `kid` does not verify the token's signature; the issuer publishes the wrong key under that kid.",
+    hint: 'The JWKS publishes another key under this kid: make the issuer publish the key that actually signs (e.g. after a signing-key change, restart the component that serves the JWKS).',
+  },
+  CHECK_JWKS_NO_X5C: {
+    retry: 'permanent',
+    meaning:
+      'check, flavor rgw: the signing key in the JWKS has no `x5c`, which Ceph RGW before 18.2.8 (Reef) / 19.2.3 (Squid) refuses: deploy `sts-sidecar issuer` (chart value issuer.enabled), or pass --rgw-version for a newer RGW.',
+    hint: "Deploy `sts-sidecar issuer` (chart value issuer.enabled) and point the API server's --service-account-issuer at it, or upgrade RGW to 18.2.8 / 19.2.3 or later and pass --rgw-version.",
+  },
+  CHECK_STS_UNREACHABLE: {
+    retry: 'transient',
+    meaning:
+      'check: no HTTP answer from --sts-endpoint (refused, reset, DNS, timeout). Check the URL and the network path.',
+    hint: 'Check --sts-endpoint, DNS, network policies and proxies between the pod and the store.',
+  },
+  CHECK_STS_TLS_UNTRUSTED: {
+    retry: 'permanent',
+    meaning:
+      "check: the STS endpoint's HTTPS certificate is not trusted with --ca-file (or Node's CAs without it); point --ca-file at the store's CA.",
+    hint: 'Point --ca-file (STS_SIDECAR_CA_FILE) at the CA bundle that signed the store certificate, and check that its name matches the --sts-endpoint host.',
+  },
+  CHECK_CLOCK_SKEW: {
+    retry: 'permanent',
+    meaning:
+      "check: this node's clock and the store's (its HTTP Date header) differ by more than --max-clock-skew-seconds (300 s by default; a warning above 60 s). Fix NTP.",
+    hint: 'Synchronise the clocks of the nodes and the store (NTP/chrony); S3 requests signed with a clock 15 min off are refused.',
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

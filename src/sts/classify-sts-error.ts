@@ -124,7 +124,8 @@ function isKnownCode(code: string): boolean {
   );
 }
 
-function isTlsErrorCode(code: string): boolean {
+/** True for the socket error codes of a failed TLS handshake or certificate check (Node / OpenSSL). */
+export function isTlsErrorCode(code: string): boolean {
   return (
     code.startsWith('ERR_TLS_') ||
     code.startsWith('ERR_SSL_') ||

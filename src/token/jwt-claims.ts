@@ -52,6 +52,29 @@ function audience(payload: Record<string, unknown>): readonly string[] {
   return Object.freeze([]);
 }
 
+/** The JOSE header fields `sts-sidecar check` looks at (RFC 7515 §4.1). */
+export interface JwtHeader {
+  readonly alg: string;
+  /** Which JWKS key signed the token; absent when the issuer does not say. */
+  readonly kid?: string;
+}
+
+/**
+ * Decodes the header of a JWT WITHOUT verifying it, for `sts-sidecar check` (which key in the
+ * issuer's JWKS to look for).
+ *
+ * @throws SidecarError `TOKEN_NOT_JWT` as {@link decodeJwtClaims} does.
+ */
+export function decodeJwtHeader(token: string): JwtHeader {
+  const parts = token.split('.');
+  if (parts.length !== 3) throw notJwt(`it has ${parts.length} dot-separated part(s)`);
+  const header = decodeObject(parts[0]!, 'header');
+  if (typeof header.alg !== 'string') throw notJwt('the header has no "alg"');
+  return Object.freeze(
+    typeof header.kid === 'string' ? { alg: header.alg, kid: header.kid } : { alg: header.alg },
+  );
+}
+
 /**
  * Decodes the claims of a JWT WITHOUT verifying its signature. Only for scheduling (`exp`) and
  * log fields (`iss`, `sub`, `aud`); STS does the verification. Claims of the wrong type are left
