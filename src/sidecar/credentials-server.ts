@@ -159,9 +159,34 @@ export function createCredentialsServer(options: CredentialsServerOptions): Serv
   let okHeadersFor: Buffer | undefined;
   let okHeaders: Record<string, string> = {};
 
+  const server = createServer({
+    maxHeaderSize: MAX_HEADER_BYTES,
+    headersTimeout: HEADERS_TIMEOUT_MS,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS,
+  });
+  const cap = capConnections(server, {
+    max: options.maxConnections ?? MAX_CREDENTIAL_CONNECTIONS,
+    onEvict: () => metrics.connectionsDropped.inc({ listener: 'credentials' }),
+    // handle() answers before it returns and reports each answer to the cap itself.
+    answersInline: true,
+  });
+  // Oversized headers, garbage and slowloris end in 'clientError': answer 400/431 or drop.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const status =
+      error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    metrics.credentialRequests.inc({ status: String(status) });
+    socket.end(
+      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
+    );
+  });
+
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const { status, body: payload, headers } = answer(req);
     metrics.credentialRequests.inc({ status: String(status) });
+    cap.answered(req.socket, status);
     if (status === 200) {
       if (okHeadersFor !== payload) {
         okHeaders = { ...JSON_HEADERS, 'content-length': String(payload.length) };
@@ -174,29 +199,6 @@ export function createCredentialsServer(options: CredentialsServerOptions): Serv
     res.end(payload);
   };
 
-  const server = createServer(
-    {
-      maxHeaderSize: MAX_HEADER_BYTES,
-      headersTimeout: HEADERS_TIMEOUT_MS,
-      requestTimeout: REQUEST_TIMEOUT_MS,
-      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-      connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS,
-    },
-    handle,
-  );
-  capConnections(server, {
-    max: options.maxConnections ?? MAX_CREDENTIAL_CONNECTIONS,
-    onEvict: () => metrics.connectionsDropped.inc({ listener: 'credentials' }),
-  });
-  // Oversized headers, garbage and slowloris end in 'clientError': answer 400/431 or drop.
-  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable) return socket.destroy();
-    const status =
-      error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    metrics.credentialRequests.inc({ status: String(status) });
-    socket.end(
-      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
-    );
-  });
+  server.on('request', handle);
   return server;
 }
