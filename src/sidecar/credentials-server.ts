@@ -5,6 +5,7 @@ import type { ErrorCode } from '../shared/errors.ts';
 import { httpStatusOf, JSON_HEADERS, toErrorBody } from '../shared/http-error.ts';
 import type { SidecarMetrics } from './sidecar-metrics.ts';
 import { authTokenMatches } from './auth-token.ts';
+import { answerClientErrors } from '../shared/client-error.ts';
 import { capConnections } from '../shared/connection-cap.ts';
 
 /** The ECS container-credentials JSON every SDK parses (docs/design/upstream-facts.md). */
@@ -172,16 +173,8 @@ export function createCredentialsServer(options: CredentialsServerOptions): Serv
     // handle() answers before it returns and reports each answer to the cap itself.
     answersInline: true,
   });
-  // Oversized headers, garbage and slowloris end in 'clientError': answer 400/431 or drop.
-  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable) return socket.destroy();
-    const status =
-      error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    metrics.credentialRequests.inc({ status: String(status) });
-    socket.end(
-      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
-    );
-  });
+  // Oversized headers (431), slowloris (408), garbage (400): the JSON error body too.
+  answerClientErrors(server, (status) => metrics.credentialRequests.inc({ status: String(status) }));
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const { status, body: payload, headers } = answer(req);

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SecureContextOptions } from 'node:tls';
+import { answerClientErrors } from '../shared/client-error.ts';
 import { capConnections } from '../shared/connection-cap.ts';
 import { SidecarError } from '../shared/errors.ts';
 import { sendError } from '../shared/http-error.ts';
@@ -63,6 +64,7 @@ export function createAdmissionServer(options: AdmissionServerOptions): Server {
     max: MAX_ADMISSION_CONNECTIONS,
     onEvict: () => options.metrics.connectionsDropped.inc(),
   });
+  answerClientErrors(server);
   return server;
 }
 
