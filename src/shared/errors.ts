@@ -3,7 +3,7 @@
  * Callers branch on `code`, never on message text. Messages say what is wrong and how to fix
  * it, and never contain a secret (token, secret key, session token, endpoint auth token).
  *
- * The README's error table is checked against {@link ERROR_CATALOGUE} by a test.
+ * The table of docs/errors.md is generated from {@link ERROR_CATALOGUE}; a test checks it.
  */
 
 /** How the refresh scheduler reacts to a failure; decided once, here, per code. */
@@ -17,7 +17,7 @@ export type RetryClass =
 
 export interface CatalogueEntry {
   retry: RetryClass;
-  /** One line for the README table: when it happens and what to do. */
+  /** One line for the table of docs/errors.md: when it happens and what to do. */
   meaning: string;
   /**
    * The fix, one sentence, appended to messages built from a foreign error (an STS answer) that
