@@ -4,7 +4,7 @@
 # new enough to read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, and the Go S3 client
 # (aws-sdk-go-v2, test/clients/go-s3) built by .ci/build-go-client.sh. (aws-sdk-js-v3 comes from
 # `npm ci`.) Idempotent: checks first, installs only what is missing or too old. Ends with one
-# version line per client, for the README's "Tested against" table.
+# version line per client, for the client table of docs/compatibility.md.
 #
 # Without Go the Go client is reported loudly and its tests skip with the reason (like a peer
 # that cannot be set up in .ci/run); boto3 and the aws CLI missing is an error.

@@ -6,7 +6,8 @@
 //      the other core.
 //   2. Idle RSS of the sidecar 2 s after its first exchange vs an idle empty `node`.
 //   3. Process start to the first 200 from the endpoint vs `node -e ''`.
-// Prints machine info and a Markdown table, writes everything to bench-results.json.
+// Prints machine info and a Markdown table, writes them as the bench block of docs/performance.md
+// (doc-blocks.ts) and everything to bench-results.json.
 // Every child process and temp dir is removed on exit, on failure and on SIGINT/SIGTERM.
 //
 //   4. Abuse rounds (bench/abuse.ts): heap after a forced full GC vs its baseline, and RSS.
@@ -26,6 +27,7 @@ import { OidcIssuer } from '../test/fakes/oidc-issuer.ts';
 import { KubeletTokenVolume } from '../test/helpers/kubelet-token-volume.ts';
 import { AUDIENCE, BUNDLE, ROLE_ARN, SidecarProcess, sidecarEnv } from '../test/helpers/sidecar-process.ts';
 import { type AbuseRoundResult, abuseRound } from './bench/abuse.ts';
+import { markdownTable, writeResultsBlock } from './doc-blocks.ts';
 import { InspectorSession } from './bench/inspector.ts';
 import type { RunResult, RunSpec } from './bench/load.ts';
 import {
@@ -775,7 +777,7 @@ async function main(): Promise<void> {
     '',
   ]);
   const header = ['measurement', 'sidecar', 'bare node', 'ratio / delta', 'target', 'result'];
-  const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+  const table = markdownTable(header, rows);
   const minMax = (v: number[]) => `${fmt(Math.min(...v), 0)}–${fmt(Math.max(...v), 0)}`;
   const runtimeS = (performance.now() - started) / 1000;
   const notes = [
@@ -794,18 +796,17 @@ async function main(): Promise<void> {
     `Non-200 answers: ${modes.map((m) => httpSummary[m].sidecar.non200 + httpSummary[m].bare.non200).reduce((a, b) => a + b, 0)}, socket errors: ${modes.map((m) => httpSummary[m].sidecar.errors + httpSummary[m].bare.errors).reduce((a, b) => a + b, 0)}. Bench run time ${fmt(runtimeS, 0)} s.`,
   ];
 
-  const out = [
+  const block = [
+    `### Results of ${machine.date}`,
     '',
-    `## sts-sidecar bench — ${machine.date}`,
-    '',
-    `${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Linux ${machine.kernel}, Node ${machine.node}; pinning: ${machine.pinning}`,
+    `Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Linux ${machine.kernel}, Node ${machine.node}; pinning: ${machine.pinning}`,
     '',
     table,
     '',
     ...notes.map((n) => `- ${n}`),
-    '',
   ].join('\n');
-  process.stdout.write(out);
+  process.stdout.write(`\n${block}\n\n`);
+  writeResultsBlock('bench', block);
 
   writeFileSync(
     RESULTS_FILE,

@@ -7,7 +7,8 @@
 //   outage                    steady-3600, then STS down 30 min from 4 h; measured to 10 h
 // Figures: STS calls per pod per hour, peak-to-mean of the per-minute STS rate, the peak after
 // the outage against its bound, recovery time, pods left without servable credentials.
-// Knobs (env): SIM_PODS (10000), SIM_SEED (7). Writes simulate-results.json.
+// Knobs (env): SIM_PODS (10000), SIM_SEED (7). Writes simulate-results.json and the simulate block
+// of docs/performance.md (doc-blocks.ts).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CredentialStore } from '../src/credentials/credential-store.ts';
@@ -16,12 +17,17 @@ import { RefreshScheduler } from '../src/credentials/refresh-scheduler.ts';
 import { SidecarError } from '../src/shared/errors.ts';
 import { HeapClock } from './simulate/heap-clock.ts';
 import { seededRandom } from '../test/helpers/seeded-random.ts';
+import { machineLine, markdownTable, writeResultsBlock } from './doc-blocks.ts';
 
 const PODS = Number(process.env.SIM_PODS) || 10_000;
 const SEED = Number(process.env.SIM_SEED) || 7;
 const MIN = 60_000;
 const HOUR = 3_600_000;
 const STS_LATENCY_MS = 50;
+/** Steady fleet at DurationSeconds 3600: refreshes at half the lifetime are 2 a pod an hour. */
+const TARGET_CALLS_PER_POD_HOUR = 2.2;
+/** Steady fleet: the busiest minute against the mean, i.e. how evenly jitter spreads refreshes. */
+const TARGET_PEAK_TO_MEAN = 1.5;
 // Wake-ups exist to notice wall-clock jumps (there are none here) and never move a planned
 // refresh (test/unit/timers.test.ts); a long slice keeps 10 000 schedulers fast to simulate.
 const WAKE_INTERVAL_MS = 15 * MIN;
@@ -197,4 +203,61 @@ const results = {
 };
 writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
 console.log(JSON.stringify(results, null, 2));
-console.log(`simulated in ${((performance.now() - started) / 1000).toFixed(1)} s of wall time`);
+const wallSeconds = (performance.now() - started) / 1000;
+console.log(`simulated in ${wallSeconds.toFixed(1)} s of wall time`);
+writeResultsBlock('simulate', simulateBlock(results, wallSeconds));
+
+/** The simulate block of docs/performance.md: the figures above as a table, with verdicts. */
+function simulateBlock(r: typeof results, seconds: number): string {
+  const n = (x: number | undefined): string => (x ?? Number.NaN).toLocaleString('en-US').replace(/,/g, ' ');
+  const verdict = (ok: boolean): string => (ok ? '**PASS**' : '**MISS**');
+  const { steady3600: a, steady900: b, rollout: c, outage: d } = r;
+  return [
+    `### Results of ${new Date().toISOString()}`,
+    '',
+    `Machine: ${machineLine()}. ${n(r.pods)} pods, seed ${r.seed}, ${seconds.toFixed(0)} s of wall time.`,
+    '',
+    markdownTable(
+      ['scenario', 'figure', 'result', 'target'],
+      [
+        [
+          `steady, DurationSeconds ${a.durationSeconds}`,
+          'STS calls per pod per hour',
+          String(a.callsPerPodPerHour),
+          `≤ ${TARGET_CALLS_PER_POD_HOUR} ${verdict(a.callsPerPodPerHour! <= TARGET_CALLS_PER_POD_HOUR)}`,
+        ],
+        [
+          '',
+          'peak-to-mean STS rate per minute',
+          `${a.peakToMean} (${n(a.peakPerMinute)} vs ${n(a.meanPerMinute)})`,
+          `≤ ${TARGET_PEAK_TO_MEAN} ${verdict(a.peakToMean! <= TARGET_PEAK_TO_MEAN)}`,
+        ],
+        [
+          `steady, DurationSeconds ${b.durationSeconds}`,
+          'calls per pod per hour; peak-to-mean',
+          `${b.callsPerPodPerHour}; ${b.peakToMean}`,
+          '',
+        ],
+        [
+          `${n(c.podsStarted)} pods started in one minute`,
+          'calls in that minute; echo peak-to-mean over the next 6 h',
+          `${n(c.callsInRolloutMinute)}; ${c.echoPeakToMean}`,
+          '',
+        ],
+        [
+          `STS down ${d.outageMinutes} min, then back`,
+          'peak in the minute after; bound (pods in backoff + steady peak)',
+          `${n(d.peakPerMinuteAfter)}; ${n(d.boundPerMinuteAfter)} (${n(d.podsInBackoffAtRecovery)} + ${n(d.boundPerMinuteAfter! - d.podsInBackoffAtRecovery!)})`,
+          `bounded ${verdict(d.peakPerMinuteAfter! <= d.boundPerMinuteAfter!)}`,
+        ],
+        [
+          '',
+          'pods left without servable credentials at worst; all recovered after',
+          `${n(d.maxPodsWithoutCredentials)}; ${d.recoveredAfterSeconds} s`,
+          '',
+        ],
+        ['', 'echo peak-to-mean over the next 5.5 h', String(d.echoPeakToMean), ''],
+      ],
+    ),
+  ].join('\n');
+}

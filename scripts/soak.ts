@@ -8,7 +8,8 @@
 //   - RSS and heap flat (last quarter vs first quarter of the run);
 //   - 0 secrets (STS keys and session tokens, web identity tokens, the endpoint auth token) in any
 //     log line.
-// Exit 0 when every assertion holds, 1 otherwise. Writes soak-results.json.
+// Exit 0 when every assertion holds, 1 otherwise. Writes soak-results.json and the soak block of
+// docs/performance.md (doc-blocks.ts).
 // Knobs (env): SOAK_SIDECARS (2, each its own fake STS and token volume), SOAK_CYCLES (200 in
 // total), SOAK_SEED (13), SOAK_MAX_SECONDS (600, a safety stop).
 import { writeFile } from 'node:fs/promises';
@@ -19,6 +20,7 @@ import { tmpdir } from 'node:os';
 import type { StsFault } from '../test/fakes/fake-sts.ts';
 import { SidecarProcess } from '../test/helpers/sidecar-process.ts';
 import { seededRandom } from '../test/helpers/seeded-random.ts';
+import { machineLine, markdownTable, writeResultsBlock } from './doc-blocks.ts';
 
 const SIDECARS = Number(process.env.SOAK_SIDECARS) || 2;
 const CYCLES = Number(process.env.SOAK_CYCLES) || 200;
@@ -329,4 +331,48 @@ await writeFile(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
 await Promise.all(subjects.map((s) => s.close()));
 console.log(JSON.stringify(results, null, 2));
 console.log(failures.length === 0 ? 'soak: PASS' : `soak: FAIL\n  ${failures.join('\n  ')}`);
+writeResultsBlock('soak', soakBlock(results));
 process.exitCode = failures.length === 0 ? 0 : 1;
+
+/** The soak block of docs/performance.md: the figures above as a table, with the verdict. */
+function soakBlock(r: typeof results): string {
+  const n = (x: number): string => x.toLocaleString('en-US').replace(/,/g, ' ');
+  const s1 = (ms: number): string => (ms / 1000).toFixed(1);
+  const recovery = Object.entries(r.recoveryMs)
+    .map(([name, x]) => `${name} ${s1(x.median)} / ${s1(x.max)} s (${x.n})`)
+    .join(', ');
+  const memory = r.memory
+    .map(
+      (m) =>
+        `sidecar ${m.sidecar}: ${m.rssFirstMiB} → ${m.rssLastMiB} MiB, ${m.heapFirstMiB} → ${m.heapLastMiB} MiB`,
+    )
+    .join('; ');
+  return [
+    `### Results of ${new Date().toISOString()}: ${r.failures.length === 0 ? '**PASS**' : `**FAIL** (${r.failures.join('; ')})`}`,
+    '',
+    `Machine: ${machineLine()}. ${r.sidecars} sidecars, seed ${r.seed}, ${r.wallSeconds} s.`,
+    '',
+    markdownTable(
+      ['figure', 'result'],
+      [
+        [
+          "credentials served with < 60 s left by the store's clock",
+          `**${n(r.servedWithUnder60sByStoreClock)}** of ${n(r.served200)} 200s (${n(r.served503)} 503s, during faults)`,
+        ],
+        [
+          'STS calls per refresh cycle',
+          `${r.stsCallsPerCycle} (${n(r.stsCalls)} calls, ${n(r.refreshCycles)} cycles, ${r.clockJumps} clock jumps, ${r.rotations.good} good and ${r.rotations.broken} broken rotations)`,
+        ],
+        ['recovery after a fault: median / max (episodes)', recovery],
+        [
+          'RSS, heap: first vs last quarter',
+          `${memory} (the clock shim loads Node's TypeScript stripper: RSS is not comparable with the bench)`,
+        ],
+        [
+          'secrets in log lines',
+          `**${r.secretsInLogs}** (${n(r.secretsChecked)} keys, session tokens, web identity tokens and auth tokens checked)`,
+        ],
+      ],
+    ),
+  ].join('\n');
+}

@@ -21,7 +21,7 @@ export type OptionKind =
 
 /**
  * One option of a subcommand: the single source for flag parsing, environment, defaults,
- * validation, `--help` and the README table. In `doc`, `{range}` renders `range` and
+ * validation, `--help` and the docs' tables. In `doc`, `{range}` renders `range` and
  * `{durations}` the per-store DurationSeconds ranges (config/stores.ts), so the text cannot
  * drift from the check.
  */
@@ -33,7 +33,7 @@ export interface OptionSpec<Key extends string = string> {
   readonly flag: string;
   /** Default shown to users and applied; `undefined` means none (required, or derived: see `doc`). */
   readonly defaultValue?: string;
-  /** One sentence for --help and the README. */
+  /** One sentence for --help and the docs. */
   readonly doc: string;
   readonly kind: OptionKind;
   /** When set, a missing value is a problem with this text (e.g. `is required: the URL of…`). */

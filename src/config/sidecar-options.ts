@@ -5,7 +5,7 @@ import { FLAVORS, type Range } from './stores.ts';
 
 /**
  * The sidecar's options: one row each, the single source for flag parsing, `--help` and the
- * README's configuration table (a test checks the README against this list).
+ * options table of docs/configuration.md (generated from this list; a test checks it).
  */
 
 export type SidecarOptionKey =

@@ -1,7 +1,7 @@
 /**
  * The S3 stores whose STS we talk to, and their limits: the one place a per-store number lives.
  * The sidecar's config, the webhook's config and the webhook's annotation plan all check
- * against these, and --help, the README and the annotation docs render them from here.
+ * against these, and --help and the docs render them from here.
  */
 
 export const FLAVORS = ['rgw', 'minio', 'aws'] as const;

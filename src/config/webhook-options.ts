@@ -1,6 +1,6 @@
 /**
  * The webhook's options (`sts-sidecar webhook`): one row each, the single source for flag
- * parsing, `--help` and the README. Defaults live here, in one place (pino defaultOptions).
+ * parsing, `--help` and docs/webhook.md. Defaults live here, in one place (pino defaultOptions).
  */
 import { LOG_LEVELS } from '../shared/log.ts';
 import type { OptionSpec } from './option-spec.ts';

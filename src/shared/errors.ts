@@ -3,7 +3,7 @@
  * Callers branch on `code`, never on message text. Messages say what is wrong and how to fix
  * it, and never contain a secret (token, secret key, session token, endpoint auth token).
  *
- * The README's error table is checked against {@link ERROR_CATALOGUE} by a test.
+ * The table of docs/errors.md is generated from {@link ERROR_CATALOGUE}; a test checks it.
  */
 
 /** How the refresh scheduler reacts to a failure; decided once, here, per code. */
@@ -17,7 +17,7 @@ export type RetryClass =
 
 export interface CatalogueEntry {
   retry: RetryClass;
-  /** One line for the README table: when it happens and what to do. */
+  /** One line for the table of docs/errors.md: when it happens and what to do. */
   meaning: string;
   /**
    * The fix, one sentence, appended to messages built from a foreign error (an STS answer) that
@@ -164,7 +164,8 @@ export const ERROR_CATALOGUE = {
   },
   HTTP_BODY_TOO_LARGE: {
     retry: 'permanent',
-    meaning: 'HTTP 413 from the admission server: the request body is larger than it reads.',
+    meaning:
+      'HTTP 413: the request body (admission server) or a chunk extension (any listener) is larger than the listener reads.',
     httpStatus: 413,
   },
   HTTP_UNAUTHORIZED: {
@@ -178,6 +179,29 @@ export const ERROR_CATALOGUE = {
     meaning:
       'HTTP 403 from the credentials endpoint: the request came through a proxy (X-Forwarded-For or Forwarded); credentials are served to local clients only.',
     httpStatus: 403,
+  },
+  HTTP_BAD_REQUEST: {
+    retry: 'permanent',
+    meaning: 'HTTP 400 from any listener: the request is not valid HTTP/1.1; the connection is closed.',
+    httpStatus: 400,
+  },
+  HTTP_REQUEST_TIMEOUT: {
+    retry: 'permanent',
+    meaning:
+      'HTTP 408 from any listener: the request did not arrive within its headers or request timeout (credentials and ops listeners: 5 s and 10 s; admission server: 10 s and 30 s); the connection is closed.',
+    httpStatus: 408,
+  },
+  HTTP_HEADERS_TOO_LARGE: {
+    retry: 'permanent',
+    meaning:
+      'HTTP 431 from any listener: the request headers are larger than it reads (8 KiB on the credentials endpoint, 16 KiB, the Node default, elsewhere); the connection is closed.',
+    httpStatus: 431,
+  },
+  HTTP_NOT_READY: {
+    retry: 'transient',
+    meaning:
+      'HTTP 503 from /readyz: not ready, and the message says why (the sidecar holds no servable credentials; the webhook is starting or draining).',
+    httpStatus: 503,
   },
   // `sts-sidecar check` (src/check/): one code per broken link it names. The sidecar never
   // raises these; `retry` says whether running the check again, unchanged, may pass.

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
+import { answerClientErrors } from './client-error.ts';
 import { capConnections } from './connection-cap.ts';
 import { sendError } from './http-error.ts';
 
@@ -12,8 +13,11 @@ export interface OpsServerOptions {
   registry: Registry;
   /** Whether /readyz answers 200; asked on every probe. */
   ready: () => boolean;
-  /** Body of a 503 /readyz, one line saying why, e.g. `no servable credentials`. */
-  notReadyText: string;
+  /**
+   * Why /readyz answers 503, one sentence for the message of its JSON error body, e.g. `No
+   * servable credentials are held yet.`; a function when the reason varies (starting, draining).
+   */
+  notReadyText: string | (() => string);
   /** Called for every connection closed at the cap (for a dropped-connections counter). */
   onEvict?: () => void;
 }
@@ -26,7 +30,8 @@ export interface OpsServerOptions {
  * - /readyz: 200 while `ready()` holds (the sidecar: servable credentials, its native-sidecar
  *   startupProbe; the webhook: its HTTPS listener is up and not draining).
  * - /metrics: Prometheus text from the subcommand's registry.
- * Errors are the JSON body of shared/http-error.ts; /readyz stays plain text for people and probes.
+ * Errors, a 503 /readyz included, are the JSON body of shared/http-error.ts (code HTTP_NOT_READY
+ * with the reason as its message); the 200 answers stay plain text.
  */
 export function createOpsServer(options: OpsServerOptions): Server {
   const { registry } = options;
@@ -37,10 +42,13 @@ export function createOpsServer(options: OpsServerOptions): Server {
     } else if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (path === '/readyz') {
-      const ready = options.ready();
-      res
-        .writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' })
-        .end(ready ? 'ready\n' : `${options.notReadyText}\n`);
+      if (options.ready()) res.writeHead(200, { 'content-type': 'text/plain' }).end('ready\n');
+      else
+        sendError(
+          res,
+          'HTTP_NOT_READY',
+          typeof options.notReadyText === 'function' ? options.notReadyText() : options.notReadyText,
+        );
     } else if (path === '/metrics') {
       registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
@@ -51,5 +59,6 @@ export function createOpsServer(options: OpsServerOptions): Server {
     }
   });
   capConnections(server, { max: MAX_OPS_CONNECTIONS, onEvict: options.onEvict ?? (() => undefined) });
+  answerClientErrors(server);
   return server;
 }

@@ -5,6 +5,7 @@ import type { ErrorCode } from '../shared/errors.ts';
 import { httpStatusOf, JSON_HEADERS, toErrorBody } from '../shared/http-error.ts';
 import type { SidecarMetrics } from './sidecar-metrics.ts';
 import { authTokenMatches } from './auth-token.ts';
+import { answerClientErrors } from '../shared/client-error.ts';
 import { capConnections } from '../shared/connection-cap.ts';
 
 /** The ECS container-credentials JSON every SDK parses (docs/design/upstream-facts.md). */
@@ -159,9 +160,26 @@ export function createCredentialsServer(options: CredentialsServerOptions): Serv
   let okHeadersFor: Buffer | undefined;
   let okHeaders: Record<string, string> = {};
 
+  const server = createServer({
+    maxHeaderSize: MAX_HEADER_BYTES,
+    headersTimeout: HEADERS_TIMEOUT_MS,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS,
+  });
+  const cap = capConnections(server, {
+    max: options.maxConnections ?? MAX_CREDENTIAL_CONNECTIONS,
+    onEvict: () => metrics.connectionsDropped.inc({ listener: 'credentials' }),
+    // handle() answers before it returns and reports each answer to the cap itself.
+    answersInline: true,
+  });
+  // Oversized headers (431), slowloris (408), garbage (400): the JSON error body too.
+  answerClientErrors(server, (status) => metrics.credentialRequests.inc({ status: String(status) }));
+
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const { status, body: payload, headers } = answer(req);
     metrics.credentialRequests.inc({ status: String(status) });
+    cap.answered(req.socket, status);
     if (status === 200) {
       if (okHeadersFor !== payload) {
         okHeaders = { ...JSON_HEADERS, 'content-length': String(payload.length) };
@@ -174,29 +192,6 @@ export function createCredentialsServer(options: CredentialsServerOptions): Serv
     res.end(payload);
   };
 
-  const server = createServer(
-    {
-      maxHeaderSize: MAX_HEADER_BYTES,
-      headersTimeout: HEADERS_TIMEOUT_MS,
-      requestTimeout: REQUEST_TIMEOUT_MS,
-      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-      connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS,
-    },
-    handle,
-  );
-  capConnections(server, {
-    max: options.maxConnections ?? MAX_CREDENTIAL_CONNECTIONS,
-    onEvict: () => metrics.connectionsDropped.inc({ listener: 'credentials' }),
-  });
-  // Oversized headers, garbage and slowloris end in 'clientError': answer 400/431 or drop.
-  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable) return socket.destroy();
-    const status =
-      error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    metrics.credentialRequests.inc({ status: String(status) });
-    socket.end(
-      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
-    );
-  });
+  server.on('request', handle);
   return server;
 }

@@ -32,7 +32,7 @@ export function createSidecarOpsServer(sidecar: Pick<Sidecar, 'store' | 'metrics
   return createOpsServer({
     registry: sidecar.metrics.registry,
     ready: () => sidecar.store.servable() !== undefined,
-    notReadyText: 'no servable credentials',
+    notReadyText: 'No credentials with at least 60 s left are held; the exchange log lines say why.',
     onEvict: () => sidecar.metrics.connectionsDropped.inc({ listener: 'ops' }),
   });
 }

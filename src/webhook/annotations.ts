@@ -1,6 +1,6 @@
 /**
  * Every label and annotation the webhook reads or writes, in one place (vault-k8s
- * agent-inject/agent/annotations.go). The README's "Webhook" table is checked against
+ * agent-inject/agent/annotations.go). The annotation table of docs/webhook.md is generated from
  * {@link ANNOTATIONS} by test/unit/webhook-annotations.test.ts.
  */
 import { defaultOf, rangeOf } from '../config/option-spec.ts';
@@ -56,14 +56,14 @@ export const ANNOTATION_MEMORY_LIMIT = `${PREFIX}sidecar-memory-limit`;
 /** Where an annotation may be set. */
 export type AnnotationScope = 'pod' | 'pod-or-service-account';
 
-/** One configurable annotation: the single source for parsing, errors and the README table. */
+/** One configurable annotation: the single source for parsing, errors and the docs' table. */
 export interface AnnotationSpec {
   readonly key: string;
   readonly scope: AnnotationScope;
   /** Default as shown to users: a literal, or where it comes from. */
   readonly defaultText: string;
   readonly example: string;
-  /** One sentence for the README; `{range}` and `{durations}` render as in option-spec.ts. */
+  /** One sentence for docs/webhook.md; `{range}` and `{durations}` render as in option-spec.ts. */
   readonly doc: string;
   /** A whole-number annotation's accepted range (DurationSeconds: per store, config/stores.ts). */
   readonly range?: Range;

@@ -1,25 +1,16 @@
-import {
-  DEFAULT_AUTH_TOKEN_FILE,
-  DEFAULT_TOKEN_FILE,
-  ENV_POD_NAME,
-  ENV_POD_NAMESPACE,
-  SIDECAR_OPTIONS,
-  type SidecarOptionKey,
-} from '../config/sidecar-options.ts';
+import { DEFAULT_AUTH_TOKEN_FILE } from '../config/sidecar-options.ts';
 import type { SidecarImage } from '../config/webhook-config.ts';
 import { ANNOTATION_STATUS, STATUS_INJECTED } from './annotations.ts';
-export { AUTH_MOUNT_DIR } from './injection-plan.ts';
 import {
-  API_TOKEN_MOUNT_DIR,
   AUTH_MOUNT_DIR,
   AUTH_VOLUME_NAME,
-  type InjectionPlan,
   NO_API_TOKEN_VOLUME_NAME,
-  SIDECAR_CONTAINER_NAME,
-  SIDECAR_OPS_PORT_NAME,
+  TOKEN_FILE_NAME,
   TOKEN_VOLUME_NAME,
-} from './injection-plan.ts';
+} from './injected-names.ts';
+import type { InjectionPlan } from './injection-plan.ts';
 import type { Container, EnvVar, Pod } from './pod-types.ts';
+import { sidecarContainer } from './sidecar-container.ts';
 
 /** One RFC 6902 operation. We only ever emit `add`. */
 export interface JsonPatchOp {
@@ -44,91 +35,9 @@ export const SHADOWING_ENV = [
   'AWS_ACCESS_KEY_ID',
 ] as const;
 
-export const TOKEN_MOUNT_DIR = DEFAULT_TOKEN_FILE.slice(0, DEFAULT_TOKEN_FILE.lastIndexOf('/'));
-const TOKEN_FILE_NAME = DEFAULT_TOKEN_FILE.slice(TOKEN_MOUNT_DIR.length + 1);
-/** The distroless `nonroot` user of our image (Dockerfile `USER 65532:65532`). */
-export const SIDECAR_UID = 65_532;
-
 /** RFC 6901: `~` → `~0`, then `/` → `~1` (annotation keys hold a `/`). */
 export function escapePointer(segment: string): string {
   return segment.replaceAll('~', '~0').replaceAll('/', '~1');
-}
-
-const sidecarEnvName = (key: SidecarOptionKey): string => SIDECAR_OPTIONS.find((o) => o.key === key)!.env;
-
-/** The sidecar as a native sidecar: first init container, restartPolicy Always, gated by /readyz. */
-export function sidecarContainer(plan: InjectionPlan, image: SidecarImage): Record<string, unknown> {
-  const env: EnvVar[] = [
-    { name: sidecarEnvName('stsEndpoint'), value: plan.stsEndpoint },
-    { name: sidecarEnvName('flavor'), value: plan.flavor },
-    ...(plan.roleArn === undefined ? [] : [{ name: sidecarEnvName('roleArn'), value: plan.roleArn }]),
-    { name: sidecarEnvName('durationSeconds'), value: String(plan.durationSeconds) },
-    ...(plan.sessionPolicy === undefined
-      ? []
-      : [{ name: sidecarEnvName('sessionPolicy'), value: plan.sessionPolicy }]),
-    ...(plan.maxRefreshIntervalSeconds === undefined
-      ? []
-      : [
-          {
-            name: sidecarEnvName('maxRefreshIntervalSeconds'),
-            value: String(plan.maxRefreshIntervalSeconds),
-          },
-        ]),
-    { name: sidecarEnvName('tokenFile'), value: DEFAULT_TOKEN_FILE },
-    { name: sidecarEnvName('authTokenFile'), value: DEFAULT_AUTH_TOKEN_FILE },
-    { name: sidecarEnvName('listenPort'), value: String(plan.listenPort) },
-    { name: sidecarEnvName('opsPort'), value: String(plan.opsPort) },
-    // The session name is derived from these (sidecar-config.ts deriveSessionName).
-    { name: ENV_POD_NAME, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-    { name: ENV_POD_NAMESPACE, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-  ];
-  return {
-    name: SIDECAR_CONTAINER_NAME,
-    image: image.image,
-    imagePullPolicy: image.imagePullPolicy,
-    args: ['sidecar'],
-    // Native sidecar (KEP-753): later init containers and the app start only after the
-    // startupProbe passed, i.e. once credentials are held; it stops after the app containers.
-    restartPolicy: 'Always',
-    env,
-    // Named so a PodMonitor can select it (the Helm chart's podMonitor does); at most 15 chars.
-    ports: [{ name: SIDECAR_OPS_PORT_NAME, containerPort: plan.opsPort, protocol: 'TCP' }],
-    volumeMounts: [
-      { name: TOKEN_VOLUME_NAME, mountPath: TOKEN_MOUNT_DIR, readOnly: true },
-      { name: AUTH_VOLUME_NAME, mountPath: AUTH_MOUNT_DIR },
-      // Holds nothing: it only keeps the pod's Kubernetes API token out (injection-plan.ts).
-      { name: NO_API_TOKEN_VOLUME_NAME, mountPath: API_TOKEN_MOUNT_DIR, readOnly: true },
-    ],
-    // /readyz passes only with servable credentials. 1 s period so the app is not held back
-    // longer than needed; 300 tries = 5 min of STS trouble before the kubelet restarts it.
-    startupProbe: {
-      httpGet: { path: '/readyz', port: plan.opsPort },
-      periodSeconds: 1,
-      timeoutSeconds: 1,
-      failureThreshold: 300,
-    },
-    // Liveness is the event loop only, never STS (eks-pod-identity-agent #26).
-    livenessProbe: {
-      httpGet: { path: '/healthz', port: plan.opsPort },
-      periodSeconds: 10,
-      timeoutSeconds: 2,
-      failureThreshold: 3,
-    },
-    resources: {
-      requests: { ...plan.resources.requests },
-      limits: { ...plan.resources.limits },
-    },
-    // Pod Security Standards "restricted".
-    securityContext: {
-      runAsNonRoot: true,
-      runAsUser: SIDECAR_UID,
-      runAsGroup: SIDECAR_UID,
-      readOnlyRootFilesystem: true,
-      allowPrivilegeEscalation: false,
-      capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
-  };
 }
 
 /** The env an app container gets, before removing names it already sets. */

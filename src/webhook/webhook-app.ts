@@ -78,7 +78,10 @@ export async function startWebhookApp(
     const ops = createOpsServer({
       registry: metrics.registry,
       ready: () => admission.listening && !draining,
-      notReadyText: 'starting',
+      notReadyText: () =>
+        draining
+          ? 'Draining after SIGTERM: admission requests are still answered until the drain ends.'
+          : 'Starting: the admission listener is not up yet.',
     });
     undo.push(() => closeGracefully(admission, 0));
     undo.push(() => closeGracefully(ops, 0));

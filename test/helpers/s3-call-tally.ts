@@ -3,8 +3,8 @@ import type { S3ClientRunner } from './s3-clients.ts';
 import type { S3Call, S3Session } from './s3-session.ts';
 
 /**
- * One e2e suite's S3 calls, per client, printed at its end: the lines the README's "Tested
- * against" table is filled from (client, version, calls made and failed).
+ * One e2e suite's S3 calls, per client, printed at its end: the lines the tables of
+ * docs/compatibility.md are filled from (client, version, calls made and failed).
  */
 export class S3CallTally {
   readonly calls: S3Call[] = [];

@@ -262,7 +262,7 @@ test('dashboard: every panel and query uses the datasource variable; ids unique;
     assert.ok((p.targets ?? []).length > 0, `${p.title}: no query`);
     for (const q of p.targets!) assert.equal(q.datasource?.uid, '${datasource}', p.title);
   }
-  // The panels the chart promises (README "Alerts and dashboard").
+  // The panels the chart promises (docs/monitoring.md, "Dashboard").
   const titles = dash.panels.map((p) => p.title).join('\n');
   for (const want of [
     /Exchanges by result and code/,

@@ -101,6 +101,8 @@ test(
 
     const big = await call(url, { headers: { ...auth, 'x-padding': 'a'.repeat(64 * 1024) } });
     assert.equal(big.status, 431, '64 KiB of headers is refused');
+    assert.equal(big.headers['content-type'], 'application/json');
+    assert.equal(JSON.parse(big.body).code, 'HTTP_HEADERS_TOO_LARGE');
 
     const metric = await h.metrics.registry.getSingleMetricAsString('sts_sidecar_credential_requests_total');
     for (const [status, count] of [
@@ -252,7 +254,11 @@ test(
   { timeout: 30_000 },
   async (t) => {
     const { h, ops } = await serve(t, { credentialLifetimeSeconds: 900 });
-    assert.equal((await call(`${ops}/readyz`)).status, 503);
+    const notReady = await call(`${ops}/readyz`);
+    assert.equal(notReady.status, 503);
+    assert.equal(notReady.headers['content-type'], 'application/json');
+    assert.equal(JSON.parse(notReady.body).code, 'HTTP_NOT_READY');
+    assert.match(JSON.parse(notReady.body).message, /No credentials with at least 60 s left/);
     assert.equal((await call(`${ops}/healthz`)).status, 200);
     await h.sidecar.start();
     assert.equal((await call(`${ops}/readyz`)).status, 200);
@@ -297,4 +303,60 @@ test('a slowloris client is cut off while good clients are served', { timeout: 2
   });
   await once(slow, 'close');
   assert.match(answer, /^HTTP\/1\.1 408/);
+  assert.equal(jsonBodyOf(answer).Code, 'HTTP_REQUEST_TIMEOUT');
 });
+
+/** Sends `text` on a new connection and returns everything the server sends until it closes. */
+async function rawExchange(port: number, text: string): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  let answer = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (d: string) => {
+    answer += d;
+  });
+  await once(socket, 'connect');
+  socket.write(text);
+  await once(socket, 'close');
+  return answer;
+}
+
+/** The JSON body of a raw HTTP/1.1 answer, after checking its head says so. */
+function jsonBodyOf(answer: string): Record<string, string> {
+  const [head, body] = answer.split('\r\n\r\n', 2) as [string, string];
+  assert.match(head, /\r\ncontent-type: application\/json\r\n/i);
+  assert.match(head, /\r\nconnection: close\r\n/i);
+  assert.equal(Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1]), Buffer.byteLength(body));
+  return JSON.parse(body) as Record<string, string>;
+}
+
+// Requests node:http cannot parse get the JSON error body every other error has, on both
+// listeners (Node's own answer is an empty plain-text response).
+const unparsable: Array<[string, string, number, string]> = [
+  ['a request line that is not HTTP', 'HELLO\r\n\r\n', 400, 'HTTP_BAD_REQUEST'],
+  ['a header without a colon', 'GET / HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n', 400, 'HTTP_BAD_REQUEST'],
+  [
+    'headers larger than the listener reads',
+    `GET / HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(64 * 1024)}\r\n\r\n`,
+    431,
+    'HTTP_HEADERS_TOO_LARGE',
+  ],
+];
+for (const listener of ['credentials', 'ops'] as const)
+  for (const [name, text, status, code] of unparsable)
+    test(`${listener} listener: ${name} is answered ${status} with the JSON error body`, async (t) => {
+      const { h, base, ops } = await serve(t);
+      const { port } = new URL(listener === 'credentials' ? base : ops);
+      const answer = await rawExchange(Number(port), text);
+      assert.match(answer, new RegExp(`^HTTP/1\\.1 ${status} `));
+      const body = jsonBodyOf(answer);
+      assert.deepEqual(Object.keys(body).sort(), ['Code', 'Message', 'code', 'message']);
+      assert.equal(body.Code, code);
+      assert.equal(body.code, code);
+      assert.ok(body.message!.length > 0);
+      if (listener === 'credentials') {
+        const metric = await h.metrics.registry.getSingleMetricAsString(
+          'sts_sidecar_credential_requests_total',
+        );
+        assert.match(metric, new RegExp(`status="${status}"} 1\\b`), 'counted');
+      }
+    });

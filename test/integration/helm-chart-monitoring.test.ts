@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { LABEL_INJECT } from '../../src/webhook/annotations.ts';
-import { SIDECAR_OPS_PORT_NAME } from '../../src/webhook/injection-plan.ts';
+import { SIDECAR_OPS_PORT_NAME } from '../../src/webhook/injected-names.ts';
 import {
   deploymentOf,
   findOne,

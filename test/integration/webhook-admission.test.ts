@@ -265,6 +265,26 @@ function servedFingerprint(env: Env): Promise<string> {
   });
 }
 
+test('a request the HTTP parser refuses gets the JSON error body over TLS too', async (t) => {
+  const env = await startEnv(t);
+  const socket = tlsConnect({
+    host: '127.0.0.1',
+    port: env.webhook.admissionAddress.port,
+    ca: env.ca,
+    servername: 'localhost',
+  });
+  let answer = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (d: string) => (answer += d));
+  await once(socket, 'secureConnect');
+  socket.write('POST /mutate HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n');
+  await once(socket, 'close');
+  const [head, body] = answer.split('\r\n\r\n', 2) as [string, string];
+  assert.match(head, /^HTTP\/1\.1 400 /);
+  assert.match(head, /\r\ncontent-type: application\/json\r\n/);
+  assert.equal(JSON.parse(body).code, 'HTTP_BAD_REQUEST');
+});
+
 test('a rotated certificate is served without a restart; a mismatched pair is refused', async (t) => {
   const env = await startEnv(t);
   const first = await servedFingerprint(env);
@@ -298,6 +318,9 @@ test('after SIGTERM the webhook drains: /readyz is 503 while admission requests 
   const stopped = env.webhook.shutdown('SIGTERM');
   const ready = await opsGet(env, '/readyz');
   assert.equal(ready.status, 503, 'unready as soon as the drain starts');
+  const body = JSON.parse(ready.text) as Record<string, string>;
+  assert.equal(body.code, 'HTTP_NOT_READY');
+  assert.match(body.message!, /^Draining after SIGTERM/);
   const reply = await post(env, reviewOf(pod));
   assert.equal(reply.status, 200, 'admission still answered while draining');
   const response = reply.body.response as { allowed: boolean; patch?: string };

@@ -22,6 +22,10 @@ const wire: Array<[string, number]> = [
   ['HTTP_BODY_TOO_LARGE', 413],
   ['HTTP_UNAUTHORIZED', 401],
   ['HTTP_PROXIED_REQUEST_REFUSED', 403],
+  ['HTTP_BAD_REQUEST', 400],
+  ['HTTP_REQUEST_TIMEOUT', 408],
+  ['HTTP_HEADERS_TOO_LARGE', 431],
+  ['HTTP_NOT_READY', 503],
 ];
 for (const [code, status] of wire)
   test(`${code} is answered with HTTP ${status}`, () => {

@@ -9,9 +9,9 @@ import { test } from 'node:test';
 import { DEFAULT_AUTH_TOKEN_FILE } from '../../src/config/sidecar-options.ts';
 import { AnnotationError } from '../../src/shared/errors.ts';
 import { ANNOTATION_STATUS, LABEL_INJECT } from '../../src/webhook/annotations.ts';
-import { AUTH_VOLUME_NAME, buildInjectionPlan, TOKEN_VOLUME_NAME } from '../../src/webhook/injection-plan.ts';
+import { AUTH_MOUNT_DIR, AUTH_VOLUME_NAME, TOKEN_VOLUME_NAME } from '../../src/webhook/injected-names.ts';
+import { buildInjectionPlan } from '../../src/webhook/injection-plan.ts';
 import {
-  AUTH_MOUNT_DIR,
   buildPodPatch,
   ENV_AUTH_TOKEN_FILE,
   ENV_FULL_URI,
