@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { ConfigError, type ConfigIssue } from '../shared/errors.ts';
+import { readPemBundle } from './pem-bundle.ts';
 import { CHECK_ONLY_OPTIONS, CHECK_SWITCH_FLAGS, type CheckOptionKey } from './check-options.ts';
 import { loadOptions } from './option-loader.ts';
 import { loadSidecarConfig, type SidecarConfig } from './sidecar-config.ts';
@@ -44,7 +44,11 @@ export function loadCheckConfig(argv: readonly string[], env: NodeJS.ProcessEnv)
 
   const issuerCaFile = o.text('issuerCaFile');
   const issuerCaPem =
-    issuerCaFile === undefined ? undefined : readPem(issuerCaFile, (t) => o.problem('issuerCaFile', t));
+    issuerCaFile === undefined
+      ? undefined
+      : readPemBundle(issuerCaFile, 'Point it at a PEM bundle of CA certificates.', (t) =>
+          o.problem('issuerCaFile', t),
+        );
   const rgwVersion = str('rgwVersion');
   if (rgwVersion !== undefined && sidecar !== undefined && sidecar.flavor !== 'rgw')
     o.problem('rgwVersion', `applies to --flavor rgw only (the flavor is ${sidecar.flavor}); drop it.`);
@@ -92,20 +96,4 @@ export function splitArgv(argv: readonly string[]): { sidecarArgv: string[]; che
     else checkArgv.push(`${arg}=true`);
   }
   return { sidecarArgv, checkArgv };
-}
-
-function readPem(file: string, report: (text: string) => void): string | undefined {
-  let pem: string;
-  try {
-    pem = readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    report(`cannot be read (${code}): ${file}. Point it at a PEM bundle of CA certificates.`);
-    return undefined;
-  }
-  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
-    report(`${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----).`);
-    return undefined;
-  }
-  return pem;
 }

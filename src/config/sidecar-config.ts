@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import type { LogLevel } from '../shared/log.ts';
+import { readPemBundle } from './pem-bundle.ts';
 import { loadOptions } from './option-loader.ts';
 import { validateSessionPolicy } from './session-policy.ts';
 import {
@@ -71,7 +71,12 @@ export function loadSidecarConfig(argv: readonly string[], env: NodeJS.ProcessEn
   if (sessionPolicy !== undefined) validateSessionPolicy(sessionPolicy, (t) => o.problem('sessionPolicy', t));
 
   const caFile = o.text('caFile');
-  const caPem = caFile === undefined ? undefined : readCaBundle(caFile, (t) => o.problem('caFile', t));
+  const caPem =
+    caFile === undefined
+      ? undefined
+      : readPemBundle(caFile, 'Mount the CA bundle and point --ca-file at it.', (t) =>
+          o.problem('caFile', t),
+        );
   if (caFile !== undefined && stsEndpoint?.startsWith('http:'))
     o.problem(
       'caFile',
@@ -120,22 +125,6 @@ export function loadSidecarConfig(argv: readonly string[], env: NodeJS.ProcessEn
 
 function isLoopback(ip: string): boolean {
   return ip === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(ip);
-}
-
-function readCaBundle(file: string, report: (text: string) => void): string | undefined {
-  let pem: string;
-  try {
-    pem = readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    report(`cannot be read (${code}): ${file}. Mount the CA bundle and point --ca-file at it.`);
-    return undefined;
-  }
-  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
-    report(`${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----).`);
-    return undefined;
-  }
-  return pem;
 }
 
 /**

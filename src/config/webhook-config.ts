@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileAtMostSync } from '../shared/read-bounded-file.ts';
+import { MAX_PEM_FILE_BYTES } from './pem-bundle.ts';
 import type { LogLevel } from '../shared/log.ts';
 import { loadOptions } from './option-loader.ts';
 import { WEBHOOK_OPTIONS, type WebhookOptionKey } from './webhook-options.ts';
@@ -71,7 +72,7 @@ export function loadWebhookConfig(argv: readonly string[], env: NodeJS.ProcessEn
     ['tlsKeyFile', tlsKeyFile],
   ] as const) {
     try {
-      readFileSync(file);
+      readFileAtMostSync(file, MAX_PEM_FILE_BYTES);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'error';
       o.problem(

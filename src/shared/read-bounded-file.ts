@@ -1,3 +1,4 @@
+import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 /** Thrown by {@link readFileAtMost} when the file holds more than the limit. */
@@ -29,5 +30,27 @@ export async function readFileAtMost(file: string, maxBytes: number): Promise<st
     return buffer.subarray(0, length).toString('utf8');
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * {@link readFileAtMost} for start-up, where configuration is validated synchronously (CA
+ * bundles, TLS files): the same bound, so a wrong mount (a device, a huge file) is refused, not
+ * read into memory.
+ */
+export function readFileAtMostSync(file: string, maxBytes: number): string {
+  const fd = openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(maxBytes + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const bytesRead = readSync(fd, buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > maxBytes) throw new FileTooLargeError(file, maxBytes);
+    return buffer.subarray(0, length).toString('utf8');
+  } finally {
+    closeSync(fd);
   }
 }

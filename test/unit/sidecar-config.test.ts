@@ -14,6 +14,9 @@ const caFile = join(dir, 'ca.pem');
 writeFileSync(caFile, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
 const notPem = join(dir, 'not.pem');
 writeFileSync(notPem, 'hello');
+// A wrong mount: more than the 1 MiB a CA bundle may be (issue #13: every read is bounded).
+const hugePem = join(dir, 'huge.pem');
+writeFileSync(hugePem, `-----BEGIN CERTIFICATE-----\n${'A'.repeat(1024 * 1024)}\n`);
 
 const RGW = {
   STS_SIDECAR_STS_ENDPOINT: 'https://rgw.example:8443',
@@ -154,6 +157,11 @@ const badCases: Array<{ name: string; argv?: string[]; env: NodeJS.ProcessEnv; e
     name: 'CA file missing',
     env: { ...RGW, STS_SIDECAR_CA_FILE: join(dir, 'absent.pem') },
     expect: [/cannot be read \(ENOENT\)/],
+  },
+  {
+    name: 'CA file over the 1 MiB cap',
+    env: { ...RGW, STS_SIDECAR_CA_FILE: hugePem },
+    expect: [/cannot be read \(EFBIG\)/],
   },
   {
     name: 'CA file not PEM',

@@ -1,0 +1,27 @@
+import { readFileAtMostSync } from '../shared/read-bounded-file.ts';
+
+/**
+ * Cap on a CA bundle or certificate file read at start-up. Debian's whole system bundle
+ * (ca-certificates, ~150 roots) is about 220 KB; a file over 1 MiB is a wrong mount.
+ */
+export const MAX_PEM_FILE_BYTES = 1024 * 1024;
+
+/**
+ * Reads a PEM bundle of CA certificates (--ca-file, --issuer-ca-file), reporting a problem that
+ * names the file and `fix` instead of throwing: the loaders list every problem at once.
+ */
+export function readPemBundle(file: string, fix: string, report: (text: string) => void): string | undefined {
+  let pem: string;
+  try {
+    pem = readFileAtMostSync(file, MAX_PEM_FILE_BYTES);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    report(`cannot be read (${code}): ${file}. ${fix}`);
+    return undefined;
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    report(`${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----).`);
+    return undefined;
+  }
+  return pem;
+}
