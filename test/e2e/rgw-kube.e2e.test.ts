@@ -258,30 +258,12 @@ before(async () => {
     thumbprints.map((t) => t.thumbprint),
   );
   cleanups.push(() => iam.deleteOidcProvider(providerArn));
-  const host = new URL(ISSUER_URL).host;
-  const roleName = `sts-sidecar-rgw-kube-${randomBytes(4).toString('hex')}`;
-  const roleArn = await iam.createRole({
-    name: roleName,
-    trustPolicy: {
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Effect: 'Allow',
-          Principal: { Federated: [providerArn] },
-          Action: ['sts:AssumeRoleWithWebIdentity'],
-          Condition: {
-            StringEquals: {
-              [`${host}:aud`]: AUDIENCE,
-              [`${host}:sub`]: `system:serviceaccount:${APP.namespace}:${APP.serviceAccount}`,
-            },
-          },
-        },
-      ],
-    },
-    rolePolicy: {
-      Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Action: ['s3:*'], Resource: ['arn:aws:s3:::*'] }],
-    },
+  const { roleArn, roleName } = await iam.createWebIdentityRole({
+    providerArn,
+    issuer: ISSUER_URL,
+    audience: AUDIENCE,
+    subject: `system:serviceaccount:${APP.namespace}:${APP.serviceAccount}`,
+    namePrefix: 'sts-sidecar-rgw-kube',
   });
   cleanups.push(() => iam.deleteRole(roleName));
   await kubectl(cluster, ['create', 'namespace', APP.namespace]);

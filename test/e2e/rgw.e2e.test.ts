@@ -63,31 +63,13 @@ before(async () => {
   const thumbprint = new X509Certificate(peer.issuerCertPem).fingerprint.replaceAll(':', '');
   const providerArn = await iam.createOidcProvider(issuer.issuer, [AUDIENCE], [thumbprint]);
   cleanups.push(() => iam.deleteOidcProvider(providerArn));
-  // Condition keys are the issuer without scheme, port included (arn:aws:iam:::oidc-provider/127.0.0.1:<port>).
-  const host = new URL(issuer.issuer).host;
-  const roleName = `sts-sidecar-e2e-${randomBytes(4).toString('hex')}`;
-  const roleArn = await iam.createRole({
-    name: roleName,
-    trustPolicy: {
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Effect: 'Allow',
-          Principal: { Federated: [providerArn] },
-          Action: ['sts:AssumeRoleWithWebIdentity'],
-          Condition: {
-            StringEquals: {
-              [`${host}:aud`]: AUDIENCE,
-              [`${host}:sub`]: `system:serviceaccount:${POD.namespace}:${POD.serviceAccount}`,
-            },
-          },
-        },
-      ],
-    },
-    rolePolicy: {
-      Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Action: ['s3:*'], Resource: ['arn:aws:s3:::*'] }],
-    },
+  // Condition keys are the issuer without scheme, port included (127.0.0.1:<port>:sub).
+  const { roleArn, roleName } = await iam.createWebIdentityRole({
+    providerArn,
+    issuer: issuer.issuer,
+    audience: AUDIENCE,
+    subject: `system:serviceaccount:${POD.namespace}:${POD.serviceAccount}`,
+    namePrefix: 'sts-sidecar-e2e',
   });
   cleanups.push(() => iam.deleteRole(roleName));
   world = { peer, issuer, iam, roleArn, dir };

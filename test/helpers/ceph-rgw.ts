@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,6 +77,21 @@ export interface CreateRoleOptions {
   trustPolicy: unknown;
   /** Inline S3 policy put on the role as `s3-access`. */
   rolePolicy: unknown;
+}
+
+/** Options for {@link RgwIam.createWebIdentityRole}. */
+export interface WebIdentityRoleOptions {
+  /** From {@link RgwIam.createOidcProvider}. */
+  providerArn: string;
+  /** The issuer URL as tokens carry it: its host (port included) prefixes the condition keys. */
+  issuer: string;
+  audience: string;
+  /** `system:serviceaccount:<ns>:<sa>` the role trusts. */
+  subject: string;
+  /** Role name prefix; a random suffix keeps parallel suites apart. */
+  namePrefix: string;
+  /** The role's S3 policy statement actions; default every S3 action on every bucket. */
+  s3Actions?: string[];
 }
 
 /**
@@ -161,6 +177,37 @@ export class RgwIam {
       JSON.stringify(opts.rolePolicy),
     );
     return String((out.Role as { Arn?: unknown } | undefined)?.Arn);
+  }
+
+  /**
+   * A role one ServiceAccount may assume with a token of `audience` from the provider, the trust
+   * policy an operator writes for the sidecar (condition keys are the issuer without its scheme,
+   * e.g. `127.0.0.1:16445:sub`). Returns its ARN and name (for {@link deleteRole}).
+   */
+  async createWebIdentityRole(opts: WebIdentityRoleOptions): Promise<{ roleArn: string; roleName: string }> {
+    const host = new URL(opts.issuer).host;
+    const roleName = `${opts.namePrefix}-${randomBytes(4).toString('hex')}`;
+    const roleArn = await this.createRole({
+      name: roleName,
+      trustPolicy: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Federated: [opts.providerArn] },
+            Action: ['sts:AssumeRoleWithWebIdentity'],
+            Condition: {
+              StringEquals: { [`${host}:aud`]: opts.audience, [`${host}:sub`]: opts.subject },
+            },
+          },
+        ],
+      },
+      rolePolicy: {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: opts.s3Actions ?? ['s3:*'], Resource: ['arn:aws:s3:::*'] }],
+      },
+    });
+    return { roleArn, roleName };
   }
 
   async deleteRole(name: string): Promise<void> {

@@ -3,7 +3,7 @@
 // and an issuer without x5c, which check names before the store is asked, and which RGW
 // before 18.2.8 / 19.2.3 then refuses for real.
 import assert from 'node:assert/strict';
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,32 +47,15 @@ async function trust(peer: RgwPeer, iam: RgwIam, x5c: boolean): Promise<Trusted>
   const thumbprint = new X509Certificate(peer.issuerCertPem).fingerprint.replaceAll(':', '');
   const providerArn = await iam.createOidcProvider(issuer.issuer, [AUDIENCE], [thumbprint]);
   cleanups.push(() => iam.deleteOidcProvider(providerArn));
-  const host = new URL(issuer.issuer).host;
-  const name = `sts-sidecar-check-${randomBytes(4).toString('hex')}`;
-  const roleArn = await iam.createRole({
-    name,
-    trustPolicy: {
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Effect: 'Allow',
-          Principal: { Federated: [providerArn] },
-          Action: ['sts:AssumeRoleWithWebIdentity'],
-          Condition: {
-            StringEquals: {
-              [`${host}:aud`]: AUDIENCE,
-              [`${host}:sub`]: `system:serviceaccount:${POD.namespace}:${POD.serviceAccount}`,
-            },
-          },
-        },
-      ],
-    },
-    rolePolicy: {
-      Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Action: ['s3:ListAllMyBuckets'], Resource: ['*'] }],
-    },
+  const { roleArn, roleName } = await iam.createWebIdentityRole({
+    providerArn,
+    issuer: issuer.issuer,
+    audience: AUDIENCE,
+    subject: `system:serviceaccount:${POD.namespace}:${POD.serviceAccount}`,
+    namePrefix: 'sts-sidecar-check',
+    s3Actions: ['s3:ListAllMyBuckets'],
   });
-  cleanups.push(() => iam.deleteRole(name));
+  cleanups.push(() => iam.deleteRole(roleName));
   return { issuer, roleArn };
 }
 
