@@ -1,4 +1,5 @@
 import { CHECK_OPTIONS } from './config/check-options.ts';
+import { ISSUER_OPTIONS } from './config/issuer-options.ts';
 import { optionDoc, type OptionSpec } from './config/option-spec.ts';
 import { SIDECAR_OPTIONS } from './config/sidecar-options.ts';
 import { WEBHOOK_OPTIONS } from './config/webhook-options.ts';
@@ -67,6 +68,22 @@ const COMMANDS: readonly CliCommand[] = [
         import('./webhook/webhook-app.ts'),
       ]);
       return (argv, env) => runSubcommand(WEBHOOK_SUBCOMMAND, argv, env);
+    },
+  },
+  {
+    name: 'issuer',
+    summary: "serve the cluster's OIDC discovery and JWKS with x5c for stores",
+    about: [
+      "OIDC issuer publisher: serves the API server's discovery document and JWKS over HTTPS, each key",
+      'with an x5c certificate (Ceph RGW before 18.2.8 / 19.2.3 needs one) and the signing key first.',
+    ],
+    options: ISSUER_OPTIONS,
+    load: async () => {
+      const [{ runSubcommand }, { ISSUER_SUBCOMMAND }] = await Promise.all([
+        import('./run-subcommand.ts'),
+        import('./issuer/issuer-app.ts'),
+      ]);
+      return (argv, env) => runSubcommand(ISSUER_SUBCOMMAND, argv, env);
     },
   },
   {

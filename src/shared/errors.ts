@@ -140,6 +140,47 @@ export const ERROR_CATALOGUE = {
     meaning:
       "Webhook: the pod's ServiceAccount could not be read from the API server; the pod is rejected and its controller retries.",
   },
+  ISSUER_API_UNAVAILABLE: {
+    retry: 'transient',
+    meaning:
+      "Issuer: the API server's discovery document or JWKS could not be fetched (unreachable, timeout, error status); the last good documents stay served until --max-stale-seconds.",
+    hint: 'Check the API server, and that the issuer ServiceAccount is bound to the ClusterRole system:service-account-issuer-discovery.',
+  },
+  ISSUER_DOCUMENT_INVALID: {
+    retry: 'transient',
+    meaning:
+      'Issuer: the API server answered a discovery document or JWKS we cannot publish (not JSON, too large, an issuer that is not an http(s) URL, no keys, a key node:crypto cannot import); the last good documents stay served.',
+    hint: 'Compare with kubectl get --raw /.well-known/openid-configuration and /openid/v1/jwks.',
+  },
+  ISSUER_PROBE_FAILED: {
+    retry: 'transient',
+    meaning:
+      'Issuer: the JWKS has several keys and the TokenRequest that tells which one signs failed; the last good documents stay served, as a wrong first key would make RGW refuse every token.',
+    hint: 'Check --probe-service-account / --probe-namespace and the Role allowing create on serviceaccounts/token for that ServiceAccount.',
+  },
+  ISSUER_URL_MISMATCH: {
+    retry: 'transient',
+    meaning:
+      "Issuer: the API server's `issuer` differs from --issuer-url, so stores would fetch discovery elsewhere; the publisher stays unready until they agree.",
+    hint: "Set --issuer-url to the API server's --service-account-issuer, or change that flag.",
+  },
+  ISSUER_CA_KEY_INVALID: {
+    retry: 'fatal',
+    meaning:
+      'Issuer: --ca-key-file cannot be read or is not an unencrypted PEM RSA private key of at least 2048 bits. Exit code 2.',
+    hint: 'Mount the CA key Secret (the chart generates one) at --ca-key-file.',
+  },
+  ISSUER_TLS_INVALID: {
+    retry: 'fatal',
+    meaning:
+      'Issuer: --tls-cert-file / --tls-key-file cannot be read or do not form a key pair. Exit code 2 at start; on reload the previous certificate stays in use.',
+    hint: "Mount the issuer's TLS Secret (tls.crt, tls.key) there.",
+  },
+  ISSUER_NOT_READY: {
+    retry: 'transient',
+    meaning: 'HTTP 503 from the issuer: no documents have been loaded from the API server yet; stores retry.',
+    httpStatus: 503,
+  },
   INTERNAL_ERROR: {
     retry: 'transient',
     meaning:

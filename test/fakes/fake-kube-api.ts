@@ -37,6 +37,11 @@ export class FakeKubeApi {
   #failGets = 0;
   /** Requests seen, by kind. */
   readonly requests = { list: 0, watch: 0, get: 0 };
+  /**
+   * More paths, asked first: a route answers and returns true, or returns false to pass. The
+   * issuer's documents and TokenRequest live in fake-cluster-issuer.ts this way.
+   */
+  readonly routes: Array<(req: IncomingMessage, res: ServerResponse, url: URL) => boolean> = [];
 
   readonly #caPem: string;
 
@@ -160,6 +165,7 @@ export class FakeKubeApi {
         .writeHead(code, { 'content-type': 'application/json' })
         .end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason, message, code }));
     };
+    if (this.routes.some((route) => route(req, res, url))) return;
     if (req.method !== 'GET') return status(405, 'MethodNotAllowed', 'only GET is faked');
     if (url.pathname === '/api/v1/serviceaccounts' && url.searchParams.get('watch') === 'true') {
       this.requests.watch++;

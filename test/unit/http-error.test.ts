@@ -14,6 +14,7 @@ test('the error body carries the code and message under both spellings the SDKs 
 
 const wire: Array<[string, number]> = [
   ['NO_VALID_CREDENTIALS', 503],
+  ['ISSUER_NOT_READY', 503],
   ['ADMISSION_REVIEW_INVALID', 400],
   ['INTERNAL_ERROR', 500],
   ['HTTP_NOT_FOUND', 404],
