@@ -1,5 +1,5 @@
 import { ConfigError, type ConfigIssue } from '../shared/errors.ts';
-import { readPemBundle } from './pem-bundle.ts';
+import { readPemBundle } from './config-files.ts';
 import { CHECK_ONLY_OPTIONS, CHECK_SWITCH_FLAGS, type CheckOptionKey } from './check-options.ts';
 import { loadOptions } from './option-loader.ts';
 import { loadSidecarConfig, type SidecarConfig } from './sidecar-config.ts';

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileAtMostSync } from '../shared/read-bounded-file.ts';
+import { MAX_KUBECONFIG_BYTES, MAX_PEM_FILE_BYTES, unreadable } from './config-files.ts';
 import type { LogLevel } from '../shared/log.ts';
 import { ISSUER_OPTIONS, type IssuerOptionKey } from './issuer-options.ts';
 import { loadOptions } from './option-loader.ts';
@@ -17,6 +18,8 @@ export interface IssuerConfig {
   readonly opsPort: number;
   /** --issuer-url, normalised; undefined = serve whatever issuer the API server reports. */
   readonly issuerUrl: string | undefined;
+  /** Whether every served key carries an x5c certificate. */
+  readonly x5c: boolean;
   readonly refreshIntervalMs: number;
   readonly maxStaleMs: number;
   readonly apiTimeoutMs: number;
@@ -54,24 +57,16 @@ export function loadIssuerConfig(
     ['caKeyFile', "the issuer's CA key Secret"],
   ] as const) {
     const file = str(key)!;
-    try {
-      readFileSync(file);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'error';
-      o.problem(key, `cannot be read (${code}): ${file}. Mount ${what} there.`);
-    }
+    const code = unreadable(file, MAX_PEM_FILE_BYTES);
+    if (code !== undefined) o.problem(key, `cannot be read (${code}): ${file}. Mount ${what} there.`);
   }
   const kubeconfig = str('kubeconfig');
-  if (kubeconfig !== undefined)
-    try {
-      readFileSync(kubeconfig);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'error';
-      o.problem(
-        'kubeconfig',
-        `cannot be read (${code}): ${kubeconfig}. Unset it in a pod (the in-cluster account is used).`,
-      );
-    }
+  const kubeconfigCode = kubeconfig === undefined ? undefined : unreadable(kubeconfig, MAX_KUBECONFIG_BYTES);
+  if (kubeconfigCode !== undefined)
+    o.problem(
+      'kubeconfig',
+      `cannot be read (${kubeconfigCode}): ${kubeconfig}. Unset it in a pod (the in-cluster account is used).`,
+    );
   const listenPort = int('listenPort');
   const opsPort = int('opsPort');
   if (listenPort !== undefined && listenPort !== 0 && listenPort === opsPort)
@@ -103,6 +98,7 @@ export function loadIssuerConfig(
     opsHost: str('opsHost')!,
     opsPort: opsPort!,
     issuerUrl: str('issuerUrl'),
+    x5c: o.value('x5c') as boolean,
     refreshIntervalMs: refresh! * 1000,
     maxStaleMs: maxStale! * 1000,
     apiTimeoutMs: int('apiTimeoutSeconds')! * 1000,
@@ -118,7 +114,8 @@ export function loadIssuerConfig(
 /** The pod's namespace from the service-account volume, or undefined outside a pod. */
 function podNamespace(file: string): string | undefined {
   try {
-    const text = readFileSync(file, 'utf8').trim();
+    // A namespace name is at most 63 characters; the cap only guards against a wrong mount.
+    const text = readFileAtMostSync(file, 256).trim();
     return text === '' ? undefined : text;
   } catch {
     return undefined;

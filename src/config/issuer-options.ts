@@ -15,6 +15,7 @@ export type IssuerOptionKey =
   | 'opsHost'
   | 'opsPort'
   | 'issuerUrl'
+  | 'x5c'
   | 'refreshIntervalSeconds'
   | 'maxStaleSeconds'
   | 'apiTimeoutSeconds'
@@ -98,6 +99,14 @@ export const ISSUER_OPTIONS: readonly IssuerOptionSpec[] = [
     flag: 'issuer-url',
     doc: "The issuer the stores know (the API server's --service-account-issuer). When set and the API server reports another, the publisher logs both and stays unready.",
     kind: 'url',
+  },
+  {
+    key: 'x5c',
+    env: 'STS_SIDECAR_ISSUER_X5C',
+    flag: 'x5c',
+    defaultValue: 'true',
+    doc: "Add an x5c certificate (issued by the CA key) to every key, which Ceph RGW before 18.2.8 / 19.2.3 needs; false serves the API server's keys as they are (newer RGW, MinIO: only the issuer's reachability is needed).",
+    kind: 'boolean',
   },
   {
     key: 'refreshIntervalSeconds',

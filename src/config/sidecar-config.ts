@@ -1,5 +1,5 @@
 import type { LogLevel } from '../shared/log.ts';
-import { readPemBundle } from './pem-bundle.ts';
+import { readPemBundle } from './config-files.ts';
 import { loadOptions } from './option-loader.ts';
 import { validateSessionPolicy } from './session-policy.ts';
 import {

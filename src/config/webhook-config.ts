@@ -1,5 +1,4 @@
-import { readFileAtMostSync } from '../shared/read-bounded-file.ts';
-import { MAX_PEM_FILE_BYTES } from './pem-bundle.ts';
+import { MAX_PEM_FILE_BYTES, unreadable } from './config-files.ts';
 import type { LogLevel } from '../shared/log.ts';
 import { loadOptions } from './option-loader.ts';
 import { WEBHOOK_OPTIONS, type WebhookOptionKey } from './webhook-options.ts';
@@ -71,15 +70,12 @@ export function loadWebhookConfig(argv: readonly string[], env: NodeJS.ProcessEn
     ['tlsCertFile', tlsCertFile],
     ['tlsKeyFile', tlsKeyFile],
   ] as const) {
-    try {
-      readFileAtMostSync(file, MAX_PEM_FILE_BYTES);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    const code = unreadable(file, MAX_PEM_FILE_BYTES);
+    if (code !== undefined)
       o.problem(
         key,
         `cannot be read (${code}): ${file}. Mount the webhook's TLS secret (cert-manager) there.`,
       );
-    }
   }
   const listenPort = int('listenPort');
   const opsPort = int('opsPort');

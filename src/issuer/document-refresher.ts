@@ -18,6 +18,8 @@ export interface DocumentRefresherOptions {
   intervalMs: number;
   /** Ready only while the last success is at most this old, ms. */
   maxStaleMs: number;
+  /** --x5c: add a certificate to every key. */
+  x5c: boolean;
   /** --issuer-url; undefined = whatever the API server says is served. */
   expectedIssuer: string | undefined;
   metrics: IssuerMetrics;
@@ -156,7 +158,7 @@ export class DocumentRefresher {
     }
     // Only with several keys: a lone key is the signing key, and a probe token costs an API write.
     const signingKid = documents.jwks.keys.length > 1 ? await this.#o.api.probeSigningKid() : undefined;
-    const published = publishDocuments({ documents, signingKid, ca: this.#o.ca });
+    const published = publishDocuments({ documents, signingKid, ca: this.#o.ca, x5c: this.#o.x5c });
     this.#current = published;
     this.#lastSuccessAt = this.#o.clock.monotonicNow();
     this.#mismatch = undefined;
@@ -173,10 +175,10 @@ export class DocumentRefresher {
     this.#fingerprint = fingerprint;
     metrics.keyInfo.reset();
     for (const k of published.keys)
-      metrics.keyInfo.set({ kid: k.kid, thumbprint: k.thumbprint, signing: String(k.signing) }, 1);
+      metrics.keyInfo.set({ kid: k.kid, thumbprint: k.thumbprint ?? 'none', signing: String(k.signing) }, 1);
     this.#log.info(
       { event: 'keys_changed', issuer: published.issuer, keys: published.keys },
-      `serving ${published.keys.length} key(s): ${published.keys.map((k) => `${k.kid}=${k.thumbprint}${k.signing ? ' (signing)' : ''}`).join(', ')}`,
+      `serving ${published.keys.length} key(s): ${published.keys.map((k) => `${k.kid}=${k.thumbprint ?? 'no x5c'}${k.signing ? ' (signing)' : ''}`).join(', ')}`,
     );
   }
 }

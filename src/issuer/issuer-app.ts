@@ -73,6 +73,7 @@ export async function startIssuerApp(
       clock: deps.clock ?? systemClock,
       intervalMs: config.refreshIntervalMs,
       maxStaleMs: config.maxStaleMs,
+      x5c: config.x5c,
       expectedIssuer: config.issuerUrl,
       metrics,
       logger,

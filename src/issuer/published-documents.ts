@@ -9,8 +9,11 @@ export const JWKS_PATH = '/openid/v1/jwks';
 /** One served key, as /thumbprints lists it and the key-set log line names it. */
 export interface PublishedKey {
   readonly kid: string;
-  /** Lower-case hex SHA-1 of its x5c leaf: what a store's OIDC provider ThumbprintList holds. */
-  readonly thumbprint: string;
+  /**
+   * Lower-case hex SHA-1 of its x5c leaf: what a store's OIDC provider ThumbprintList holds;
+   * null with --x5c false (no certificate is served).
+   */
+  readonly thumbprint: string | null;
   /** The key the API server signs with now (first in the JWKS). */
   readonly signing: boolean;
 }
@@ -32,6 +35,8 @@ export interface PublishInput {
   /** The probe's answer; undefined is allowed only with a single key. */
   readonly signingKid: string | undefined;
   readonly ca: CertificateAuthority;
+  /** Add x5c (default); false serves each key as the API server gave it. */
+  readonly x5c?: boolean;
 }
 
 const invalid = (message: string): SidecarError => new SidecarError('ISSUER_DOCUMENT_INVALID', message);
@@ -108,11 +113,13 @@ export function publishDocuments(input: PublishInput): PublishedDocuments {
     );
   const ordered = [signing, ...keys.filter((k) => k !== signing)];
   const published = ordered.map((key) => {
+    const signs = key === signing;
+    if (input.x5c === false) return { jwk: key.jwk, key: { kid: key.kid, thumbprint: null, signing: signs } };
     const leaf = issueLeafCertificate(input.ca, key.publicKey, key.kid);
     const jwk = Object.fromEntries(Object.entries(key.jwk).filter(([name]) => !REPLACED_MEMBERS.has(name)));
     return {
       jwk: { ...jwk, kid: key.kid, x5c: [leaf.toString('base64')] },
-      key: { kid: key.kid, thumbprint: sha1Thumbprint(leaf), signing: key === signing },
+      key: { kid: key.kid, thumbprint: sha1Thumbprint(leaf), signing: signs },
     };
   });
   const served = { ...discovery, jwks_uri: `${issuer.replace(/\/+$/, '')}${JWKS_PATH}` };

@@ -184,3 +184,14 @@ test('the key-set fingerprint changes with a kid, a thumbprint or the signing ke
     f,
   );
 });
+
+test('x5c false: the keys as the API server gave them, still signing key first, no thumbprints', () => {
+  const keys = [jwk('a'), jwk('b')];
+  const out = publishDocuments({ documents: docs(keys), signingKid: 'b', ca, x5c: false });
+  const served = (parse(out.jwks) as { keys: Array<Record<string, unknown>> }).keys;
+  assert.deepEqual(served, [keys[1], keys[0]], 'unchanged members, no x5c, signing key first');
+  assert.deepEqual(parse(out.thumbprints), [
+    { kid: 'b', thumbprint: null, signing: true },
+    { kid: 'a', thumbprint: null, signing: false },
+  ]);
+});

@@ -6,6 +6,23 @@ import { readFileAtMostSync } from '../shared/read-bounded-file.ts';
  */
 export const MAX_PEM_FILE_BYTES = 1024 * 1024;
 
+/** Cap on a kubeconfig read at start-up (one with embedded certificates is a few KiB). */
+export const MAX_KUBECONFIG_BYTES = 1024 * 1024;
+
+/**
+ * Why a file named by an option cannot be read (its errno code, EFBIG over `maxBytes`), or
+ * undefined when it can: start-up checks a mount before anything uses it, so a missing Secret is
+ * a configuration problem that names the option, not a crash later.
+ */
+export function unreadable(file: string, maxBytes: number): string | undefined {
+  try {
+    readFileAtMostSync(file, maxBytes);
+    return undefined;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? 'error';
+  }
+}
+
 /**
  * Reads a PEM bundle of CA certificates (--ca-file, --issuer-ca-file), reporting a problem that
  * names the file and `fix` instead of throwing: the loaders list every problem at once.
