@@ -64,6 +64,7 @@ export function createIssuerApi(options: IssuerApiOptions): IssuerApi {
     path: string,
     code: ErrorCode,
     body?: unknown,
+    accept = 'application/json',
   ): Promise<Answer> {
     const server = kc.getCurrentCluster()?.server;
     if (server === undefined)
@@ -77,7 +78,7 @@ export function createIssuerApi(options: IssuerApiOptions): IssuerApi {
     const url = new URL(`${server.replace(/\/+$/, '')}${path}`);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     opts.method = method;
-    opts.headers.accept = 'application/json';
+    opts.headers.accept = accept;
     if (payload !== undefined) opts.headers['content-type'] = 'application/json';
     return new Promise<Answer>((resolve, reject) => {
       const settle = (fn: () => void): void => {
@@ -131,8 +132,8 @@ export function createIssuerApi(options: IssuerApiOptions): IssuerApi {
     return `${method} ${path} answered HTTP ${answer.status}${reason}`;
   }
 
-  async function getJsonObject(path: string): Promise<Record<string, unknown>> {
-    const answer = await call('GET', path, 'ISSUER_API_UNAVAILABLE');
+  async function getJsonObject(path: string, accept?: string): Promise<Record<string, unknown>> {
+    const answer = await call('GET', path, 'ISSUER_API_UNAVAILABLE', undefined, accept);
     if (answer.status < 200 || answer.status > 299)
       throw fail('ISSUER_API_UNAVAILABLE', `${refusal('GET', path, answer)}.`);
     let value: unknown;
@@ -151,7 +152,9 @@ export function createIssuerApi(options: IssuerApiOptions): IssuerApi {
       const discovery = await getJsonObject('/.well-known/openid-configuration');
       if (typeof discovery.issuer !== 'string' || discovery.issuer === '')
         throw fail('ISSUER_DOCUMENT_INVALID', 'the discovery document has no "issuer".');
-      const jwks = await getJsonObject('/openid/v1/jwks');
+      // The API server offers the JWKS only as application/jwk-set+json and answers 406 Not
+      // Acceptable to application/json (seen on kube-apiserver v1.37.2).
+      const jwks = await getJsonObject('/openid/v1/jwks', 'application/jwk-set+json');
       if (!Array.isArray(jwks.keys)) throw fail('ISSUER_DOCUMENT_INVALID', 'the JWKS has no "keys" array.');
       return { discovery, jwks: { keys: jwks.keys } };
     },

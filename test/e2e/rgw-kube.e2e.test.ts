@@ -190,9 +190,9 @@ async function publisherPods(): Promise<Array<{ name: string; ip: string }>> {
   return list.items.map((p) => ({ name: p.metadata.name, ip: p.status.podIP ?? '' }));
 }
 
-/** A counter of one publisher pod's /metrics (ops port 9188), read from inside the namespace. */
+/** A counter of one publisher pod's /metrics (ops port 9189), read from inside the namespace. */
 async function metric(podIp: string, series: string): Promise<number> {
-  const res = await netnsHttp(need().cluster.netns, `http://${podIp}:9188/metrics`);
+  const res = await netnsHttp(need().cluster.netns, `http://${podIp}:9189/metrics`);
   const line = res.body.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? 0 : Number(line.slice(series.length + 1));
 }
@@ -222,6 +222,9 @@ before(async () => {
     '--key',
     keyFile,
   ]);
+  // Before the install: a failed install leaves cluster-scoped objects (the discovery binding)
+  // that deleting the namespace does not remove.
+  cleanups.push(() => helmOn(cluster, helm, ['uninstall', RELEASE, '-n', RELEASE_NS, '--wait']));
   const [repository, tag] = STS_SIDECAR_IMAGE.ref.split(':') as [string, string];
   await helmOn(cluster, helm, [
     'install',
@@ -246,7 +249,6 @@ before(async () => {
     '--timeout',
     '3m',
   ]);
-  cleanups.push(() => helmOn(cluster, helm, ['uninstall', RELEASE, '-n', RELEASE_NS, '--wait']));
   const thumbprints = await until('the publisher answers on the issuer URL', async () => {
     const res = await issuerGet('/thumbprints', peer.issuerCertPem);
     return res.status === 200 ? (JSON.parse(res.body) as Array<{ thumbprint: string }>) : undefined;
@@ -367,7 +369,7 @@ describe('Ceph RGW with a real cluster: the OIDC publisher (issue #12)', { skip,
     const before = await publishedKeys();
     assert.ok(before.every((k) => k.x5c?.length === 1));
     const token = await apiServerToken();
-    const failures = 'sts_sidecar_issuer_refreshes_total{result="failure"}';
+    const failures = 'sts_sidecar_issuer_refreshes_total{result="api_error"}';
     const failedBefore = await metric(pods[0]!.ip, failures);
     await clusterCommand(w.cluster, 'stop-apiserver');
     try {

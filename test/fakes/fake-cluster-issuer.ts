@@ -119,6 +119,14 @@ export class FakeClusterIssuer {
     if (url.pathname === '/openid/v1/jwks') {
       this.requests.jwks++;
       if (this.#fault(res, 'documents')) return true;
+      // As kube-apiserver: the JWKS has one representation, and Accept must allow it.
+      const accept = req.headers.accept ?? '*/*';
+      if (!/application\/jwk-set\+json|\*\/\*/.test(accept)) {
+        res
+          .writeHead(406, { 'content-type': 'text/plain' })
+          .end('406: Not Acceptable\n\nAvailable representations: application/jwk-set+json');
+        return true;
+      }
       const keys = this.keys.map((k) => ({
         use: 'sig',
         kty: 'RSA',
