@@ -5,19 +5,19 @@
 // one drifts.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { isMap, isNode, isScalar, parseDocument, type YAMLMap } from 'yaml';
-import { optionDoc } from '../src/config/option-spec.ts';
-import { SIDECAR_OPTIONS, type SidecarOptionSpec } from '../src/config/sidecar-options.ts';
-import { WEBHOOK_OPTIONS, type WebhookOptionSpec } from '../src/config/webhook-options.ts';
+import { CHECK_ONLY_OPTIONS } from '../src/config/check-options.ts';
+import { ISSUER_OPTIONS } from '../src/config/issuer-options.ts';
+import { optionDoc, type OptionSpec } from '../src/config/option-spec.ts';
+import { SIDECAR_OPTIONS } from '../src/config/sidecar-options.ts';
+import { WEBHOOK_OPTIONS } from '../src/config/webhook-options.ts';
 import { ERROR_CATALOGUE, ERROR_CODES } from '../src/shared/errors.ts';
 import { ANNOTATIONS } from '../src/webhook/annotations.ts';
 import { markdownTable, replaceBlock } from './doc-blocks.ts';
 
 const escapeCell = (text: string): string => text.replace(/\|/g, '\\|');
 
-/** One table for either subcommand's options: both specs have env, flag, default and doc. */
-export function configTable(
-  options: readonly (SidecarOptionSpec | WebhookOptionSpec)[] = SIDECAR_OPTIONS,
-): string {
+/** One table for any subcommand's options: every row has env, flag, default and doc. */
+export function configTable(options: readonly OptionSpec[] = SIDECAR_OPTIONS): string {
   const rows = options.map(
     (o) =>
       `| \`${o.env}\` | \`--${o.flag}\` | ${o.defaultValue === undefined ? '—' : `\`${o.defaultValue}\``} | ${escapeCell(optionDoc(o))} |`,
@@ -115,6 +115,14 @@ export const GENERATED: ReadonlyArray<{ file: URL; blocks: Record<string, () => 
       'webhook-config-table': () => configTable(WEBHOOK_OPTIONS),
       'annotation-table': annotationTable,
     },
+  },
+  {
+    file: new URL('../docs/issuer.md', import.meta.url),
+    blocks: { 'issuer-config-table': () => configTable(ISSUER_OPTIONS) },
+  },
+  {
+    file: new URL('../docs/check.md', import.meta.url),
+    blocks: { 'check-config-table': () => configTable(CHECK_ONLY_OPTIONS) },
   },
   { file: new URL('../docs/errors.md', import.meta.url), blocks: { 'error-table': errorTable } },
   {
