@@ -7,6 +7,7 @@ import {
   type SidecarOptionKey,
 } from '../config/sidecar-options.ts';
 import type { SidecarImage } from '../config/webhook-config.ts';
+import { CHECK_ONLY_OPTIONS } from '../config/check-options.ts';
 import {
   API_TOKEN_MOUNT_DIR,
   AUTH_MOUNT_DIR,
@@ -24,6 +25,8 @@ import type { EnvVar } from './pod-types.ts';
 export const SIDECAR_UID = 65_532;
 
 const sidecarEnvName = (key: SidecarOptionKey): string => SIDECAR_OPTIONS.find((o) => o.key === key)!.env;
+/** Read by `sts-sidecar check` alone (the sidecar ignores it), so a check run in this container compares the token's aud. */
+const CHECK_AUDIENCE_ENV = CHECK_ONLY_OPTIONS.find((o) => o.key === 'audience')!.env;
 
 /** The sidecar as a native sidecar: first init container, restartPolicy Always, gated by /readyz. */
 export function sidecarContainer(plan: InjectionPlan, image: SidecarImage): Record<string, unknown> {
@@ -44,6 +47,8 @@ export function sidecarContainer(plan: InjectionPlan, image: SidecarImage): Reco
           },
         ]),
     { name: sidecarEnvName('tokenFile'), value: DEFAULT_TOKEN_FILE },
+    // The audience projected into the token volume: what `kubectl exec … check` should find in `aud`.
+    { name: CHECK_AUDIENCE_ENV, value: plan.audience },
     { name: sidecarEnvName('authTokenFile'), value: DEFAULT_AUTH_TOKEN_FILE },
     { name: sidecarEnvName('listenPort'), value: String(plan.listenPort) },
     { name: sidecarEnvName('opsPort'), value: String(plan.opsPort) },

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { S3_APP_IMAGE, STS_SIDECAR_IMAGE } from '../helpers/e2e-images.ts';
@@ -357,6 +358,30 @@ describe(
         );
         t.diagnostic(`${name}: ${calls.length} S3 calls, 0 failed`);
       }
+    });
+
+    test('sts-sidecar check in the injected sidecar container: every link holds, the audience compared', async () => {
+      // What an operator runs (docs/check.md). The container trusts no cluster CA (it mounts no
+      // API token volume), so the API server's CA, which signed the issuer's certificate, comes
+      // in on stdin.
+      const out = await kubectl(
+        cluster,
+        ['exec', '-i', '-n', APP_NS, appPod, '-c', SIDECAR, '--'].concat([
+          '/nodejs/bin/node',
+          '/app/sts-sidecar.mjs',
+          'check',
+          '--json',
+          '--issuer-ca-file',
+          '/dev/stdin',
+        ]),
+        { input: await readFile(cluster.caFile, 'utf8') },
+      );
+      const report = JSON.parse(out) as { ok: boolean; steps: Array<{ step: string; status: string }> };
+      assert.equal(report.ok, true, out);
+      const status = Object.fromEntries(report.steps.map((st) => [st.step, st.status]));
+      // ok, not skipped: the webhook injected the audience it projected (STS_SIDECAR_CHECK_AUDIENCE).
+      assert.equal(status.audience, 'ok', out);
+      assert.equal(status.exchange, 'ok', out);
     });
 
     test('the injected sidecar holds no Kubernetes API credential (the app containers still do)', async () => {
