@@ -419,7 +419,7 @@ stop_pids() {
 kube_leftovers() {
   # Every process start made names the state dir in its arguments (the shims: its socket).
   pgrep -a -f "$STATE/" | grep -v -e pgrep -e kube_leftovers || true
-  findmnt -rn -o TARGET | grep -F -e "$STATE" -e "$NETNS_PATH" || true
+  findmnt -rn -o TARGET | our_mounts
   [[ -e $NETNS_PATH ]] && echo "$NETNS_PATH"
   # A pod network namespace still pinned with no process in it (a running cluster's are in use).
   local pinned in_use
@@ -478,10 +478,18 @@ kill_shims() {
   done
 }
 
+# The mount targets (stdin, one a line) that are this cluster's: its state dir and below, and its
+# namespace. Whole path components, never a prefix: /var/lib/sts-sidecar-kube must not match the
+# state of a cluster beside it, /var/lib/sts-sidecar-kube-rgw.
+our_mounts() {
+  awk -v state="$STATE" -v netns="$NETNS_PATH" \
+    '$0 == state || index($0, state "/") == 1 || $0 == netns' || true
+}
+
 unmount_state() {
   local target
   # Deepest first; lazily if a mount is still busy.
-  { findmnt -rn -o TARGET | grep -F "$STATE" || true; } | sort -r | while read -r target; do
+  findmnt -rn -o TARGET | our_mounts | sort -r | while read -r target; do
     umount "$target" 2>/dev/null || umount -l "$target" 2>/dev/null || true
   done
 }
