@@ -2,12 +2,12 @@ import type { AddressInfo } from 'node:net';
 import { type IssuerConfig, loadIssuerConfig } from '../config/issuer-config.ts';
 import { type Clock, systemClock } from '../credentials/clock.ts';
 import { createIssuerApi, type IssuerApi } from '../kube/issuer-api.ts';
-import { closeGracefully, listenOrFail } from '../shared/http-lifecycle.ts';
-import { idempotent, StartupUndo } from '../shared/lifecycle.ts';
+import { closeGracefully } from '../shared/http-lifecycle.ts';
+import { StartupUndo } from '../shared/lifecycle.ts';
 import type { Logger } from '../shared/log.ts';
+import { bindServedListeners, drainingShutdown } from '../shared/served-listeners.ts';
 import { createOpsServer } from '../shared/ops-server.ts';
 import type { RunningSubcommand, SubcommandSpec } from '../shared/subcommand.ts';
-import { sleep } from '../shared/timers.ts';
 import { type ReloadableTlsPair, watchTlsPair } from '../shared/tls-pair.ts';
 import { loadCertificateAuthority } from './ca-key.ts';
 import { DocumentRefresher } from './document-refresher.ts';
@@ -95,21 +95,14 @@ export async function startIssuerApp(
     });
     undo.push(() => closeGracefully(server, 0));
     undo.push(() => closeGracefully(ops, 0));
-    const issuerAddress = await listenOrFail(server, config.listenHost, config.listenPort, 'listen');
-    const opsAddress = await listenOrFail(ops, config.opsHost, config.opsPort, 'ops');
-    for (const [name, listener] of [
-      ['issuer', server],
-      ['ops', ops],
-    ] as const)
-      listener.on('error', (error) =>
-        logger.error({ event: 'listener_error', listener: name, err: error }, 'listener error'),
-      );
+    const listeners = { name: 'issuer', served: server, ops };
+    const bound = await bindServedListeners(listeners, config, logger);
     logger.info(
       {
         event: 'listening',
         component: 'issuer',
-        issuerPort: issuerAddress.port,
-        opsPort: opsAddress.port,
+        issuerPort: bound.served.port,
+        opsPort: bound.ops.port,
         ca: ca.commonName,
       },
       'issuer publisher listening',
@@ -117,25 +110,21 @@ export async function startIssuerApp(
     // Not awaited: the first load may take as long as the API server does; /readyz tells.
     void refresher.start();
     return {
-      issuerAddress,
-      opsAddress,
+      issuerAddress: bound.served,
+      opsAddress: bound.ops,
       tls,
       refresher,
       metrics,
-      shutdown: idempotent(async (reason: string) => {
-        logger.info({ event: 'stop', reason }, 'stopping issuer publisher');
-        if (config.drainMs > 0) {
+      shutdown: drainingShutdown({
+        listeners,
+        component: 'issuer publisher',
+        drainMs: config.drainMs,
+        shutdownGraceMs: config.shutdownGraceMs,
+        startDraining: () => {
           draining = true;
-          logger.info({ event: 'draining', drainMs: config.drainMs }, 'draining: /readyz is 503');
-          await sleep(config.drainMs);
-        }
-        await Promise.all([
-          closeGracefully(server, config.shutdownGraceMs),
-          closeGracefully(ops, config.shutdownGraceMs),
-          tls.close(),
-          refresher.stop(),
-        ]);
-        logger.info({ event: 'stopped' }, 'stopped');
+        },
+        alsoStop: [() => tls.close(), () => refresher.stop()],
+        logger,
       }),
     };
   }

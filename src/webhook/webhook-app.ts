@@ -3,11 +3,11 @@ import { loadWebhookConfig, type WebhookConfig } from '../config/webhook-config.
 import { createServiceAccountApi, type ServiceAccountApi } from '../kube/kube-client.ts';
 import { ServiceAccountCache } from './service-account-cache.ts';
 import type { Logger } from '../shared/log.ts';
-import { closeGracefully, listenOrFail } from '../shared/http-lifecycle.ts';
-import { idempotent, StartupUndo } from '../shared/lifecycle.ts';
+import { closeGracefully } from '../shared/http-lifecycle.ts';
+import { StartupUndo } from '../shared/lifecycle.ts';
+import { bindServedListeners, drainingShutdown } from '../shared/served-listeners.ts';
 import { createOpsServer } from '../shared/ops-server.ts';
 import type { RunningSubcommand, SubcommandSpec } from '../shared/subcommand.ts';
-import { sleep } from '../shared/timers.ts';
 import { createAdmissionServer } from './admission-server.ts';
 import { mutatePod } from './mutator.ts';
 import { type ReloadableTlsPair, watchTlsPair } from './tls-reloader.ts';
@@ -85,46 +85,32 @@ export async function startWebhookApp(
     });
     undo.push(() => closeGracefully(admission, 0));
     undo.push(() => closeGracefully(ops, 0));
-    const admissionAddress = await listenOrFail(admission, config.listenHost, config.listenPort, 'listen');
-    const opsAddress = await listenOrFail(ops, config.opsHost, config.opsPort, 'ops');
-    for (const [name, server] of [
-      ['admission', admission],
-      ['ops', ops],
-    ] as const)
-      server.on('error', (error) =>
-        logger.error({ event: 'listener_error', listener: name, err: error }, 'listener error'),
-      );
+    const listeners = { name: 'admission', served: admission, ops };
+    const bound = await bindServedListeners(listeners, config, logger);
     logger.info(
       {
         event: 'listening',
         component: 'webhook',
-        admissionPort: admissionAddress.port,
-        opsPort: opsAddress.port,
+        admissionPort: bound.served.port,
+        opsPort: bound.ops.port,
       },
       'webhook listening',
     );
     return {
-      admissionAddress,
-      opsAddress,
+      admissionAddress: bound.served,
+      opsAddress: bound.ops,
       tls,
       metrics,
-      shutdown: idempotent(async (reason: string) => {
-        logger.info({ event: 'stop', reason }, 'stopping webhook');
-        // Drain first: the endpoints controller and kube-proxy take a moment to stop routing to
-        // a terminating pod. Admission requests that reach a closed port would, under
-        // failurePolicy Ignore, admit pods without the sidecar; so keep answering, unready.
-        if (config.drainMs > 0) {
+      shutdown: drainingShutdown({
+        listeners,
+        component: 'webhook',
+        drainMs: config.drainMs,
+        shutdownGraceMs: config.shutdownGraceMs,
+        startDraining: () => {
           draining = true;
-          logger.info({ event: 'draining', drainMs: config.drainMs }, 'draining: /readyz is 503');
-          await sleep(config.drainMs);
-        }
-        await Promise.all([
-          closeGracefully(admission, config.shutdownGraceMs),
-          closeGracefully(ops, config.shutdownGraceMs),
-          tls.close(),
-          cache.stop(),
-        ]);
-        logger.info({ event: 'stopped' }, 'stopped');
+        },
+        alsoStop: [() => tls.close(), () => cache.stop()],
+        logger,
       }),
     };
   }
