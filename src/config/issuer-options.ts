@@ -2,7 +2,7 @@
  * The options of `sts-sidecar issuer`, the OIDC issuer publisher: one row each, the single
  * source for flag parsing, `--help` and the docs. Defaults live here, in one place.
  */
-import { LOG_LEVELS } from '../shared/log.ts';
+import { servedComponentOptions } from './served-options.ts';
 import type { OptionSpec } from './option-spec.ts';
 import { PORT_RANGE } from './sidecar-options.ts';
 
@@ -158,31 +158,8 @@ export const ISSUER_OPTIONS: readonly IssuerOptionSpec[] = [
     doc: 'Kubeconfig file. Default: the in-cluster service account.',
     kind: 'string',
   },
-  {
-    key: 'drainSeconds',
-    env: 'STS_SIDECAR_ISSUER_DRAIN_SECONDS',
-    flag: 'drain-seconds',
-    defaultValue: '5',
-    doc: 'After SIGTERM, keep serving this long ({range}) with /readyz at 503, while the Service stops routing here.',
-    kind: 'integer',
-    range: { min: 0, max: 60 },
-  },
-  {
-    key: 'shutdownGraceSeconds',
-    env: 'STS_SIDECAR_ISSUER_SHUTDOWN_GRACE_SECONDS',
-    flag: 'shutdown-grace-seconds',
-    defaultValue: '5',
-    doc: 'After the drain, finish requests in progress for at most this long ({range}).',
-    kind: 'integer',
-    range: { min: 0, max: 60 },
-  },
-  {
-    key: 'logLevel',
-    env: 'STS_SIDECAR_ISSUER_LOG_LEVEL',
-    flag: 'log-level',
-    defaultValue: 'info',
-    doc: `Log level: ${LOG_LEVELS.join(', ')}.`,
-    kind: 'enum',
-    values: LOG_LEVELS,
-  },
+  ...servedComponentOptions(
+    'STS_SIDECAR_ISSUER_',
+    'After SIGTERM, keep serving this long ({range}) with /readyz at 503, while the Service stops routing here.',
+  ),
 ];

@@ -2,7 +2,7 @@
  * The webhook's options (`sts-sidecar webhook`): one row each, the single source for flag
  * parsing, `--help` and docs/webhook.md. Defaults live here, in one place (pino defaultOptions).
  */
-import { LOG_LEVELS } from '../shared/log.ts';
+import { servedComponentOptions } from './served-options.ts';
 import type { OptionSpec } from './option-spec.ts';
 import { PORT_RANGE } from './sidecar-options.ts';
 import { FLAVORS } from './stores.ts';
@@ -230,31 +230,8 @@ export const WEBHOOK_OPTIONS: readonly WebhookOptionSpec[] = [
     doc: 'Kubeconfig file. Default: the in-cluster service account.',
     kind: 'string',
   },
-  {
-    key: 'drainSeconds',
-    env: 'STS_SIDECAR_WEBHOOK_DRAIN_SECONDS',
-    flag: 'drain-seconds',
-    defaultValue: '5',
-    doc: 'After SIGTERM, keep answering admission requests this long ({range}) with /readyz at 503, while the Service stops routing here; under failurePolicy Ignore a request refused meanwhile would admit the pod without the sidecar.',
-    kind: 'integer',
-    range: { min: 0, max: 60 },
-  },
-  {
-    key: 'shutdownGraceSeconds',
-    env: 'STS_SIDECAR_WEBHOOK_SHUTDOWN_GRACE_SECONDS',
-    flag: 'shutdown-grace-seconds',
-    defaultValue: '5',
-    doc: 'After the drain, finish requests in progress for at most this long ({range}).',
-    kind: 'integer',
-    range: { min: 0, max: 60 },
-  },
-  {
-    key: 'logLevel',
-    env: 'STS_SIDECAR_WEBHOOK_LOG_LEVEL',
-    flag: 'log-level',
-    defaultValue: 'info',
-    doc: `Log level: ${LOG_LEVELS.join(', ')}.`,
-    kind: 'enum',
-    values: LOG_LEVELS,
-  },
+  ...servedComponentOptions(
+    'STS_SIDECAR_WEBHOOK_',
+    'After SIGTERM, keep answering admission requests this long ({range}) with /readyz at 503, while the Service stops routing here; under failurePolicy Ignore a request refused meanwhile would admit the pod without the sidecar.',
+  ),
 ];
