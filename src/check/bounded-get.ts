@@ -12,6 +12,8 @@ export interface BoundedGetOptions {
   maxBodyBytes: number;
   /** Wall clock in ms since the epoch, for the send and receive times. */
   now: () => number;
+  /** The Accept header; default application/json. */
+  accept?: string;
 }
 
 /** An HTTP answer, whatever its status. */
@@ -92,7 +94,7 @@ export function boundedGet(url: string, options: BoundedGetOptions): Promise<Bou
         method: 'GET',
         agent: false,
         signal,
-        headers: { accept: 'application/json' },
+        headers: { accept: options.accept ?? 'application/json' },
         ...(https && options.ca !== undefined ? { ca: options.ca as string | string[] } : {}),
       },
       onResponse,

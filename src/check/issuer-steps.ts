@@ -7,6 +7,12 @@ import { rgwNeedsX5c } from './rgw-versions.ts';
 /** A discovery document is well under 4 KiB; a JWKS with x5c chains for a few keys, some 20 KiB. */
 const MAX_DISCOVERY_BYTES = 64 * 1024;
 const MAX_JWKS_BYTES = 256 * 1024;
+/**
+ * The JWKS media type (RFC 7517 §8.5) first: kube-apiserver offers its JWKS only as
+ * application/jwk-set+json and answers 406 to application/json alone (seen on v1.37.2, in the
+ * pod, by the kube e2e); other issuers serve application/json.
+ */
+const JWKS_ACCEPT = 'application/jwk-set+json, application/json';
 
 /** `<iss>/.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §4). */
 export function discoveryUrl(iss: string): string {
@@ -18,6 +24,7 @@ async function getIssuerJson(
   context: CheckContext,
   url: string,
   maxBodyBytes: number,
+  accept?: string,
 ): Promise<{ json: Record<string, unknown> } | { failed: Outcome }> {
   let res;
   try {
@@ -26,6 +33,7 @@ async function getIssuerJson(
       timeoutMs: context.config.sidecar.stsTimeoutMs,
       maxBodyBytes,
       now: context.now,
+      accept,
     });
   } catch (error) {
     if (!(error instanceof GetFailure)) throw error;
@@ -115,7 +123,7 @@ export const jwksStep: Step<CheckContext> = {
   async run(context) {
     const url = context.jwksUri!;
     const { header } = context.token!;
-    const got = await getIssuerJson(context, url, MAX_JWKS_BYTES);
+    const got = await getIssuerJson(context, url, MAX_JWKS_BYTES, JWKS_ACCEPT);
     if ('failed' in got) return got.failed;
     const keys = got.json.keys;
     if (!Array.isArray(keys))

@@ -228,23 +228,36 @@ export class OidcIssuer {
         id_token_signing_alg_values_supported: ['RS256'],
       });
     } else if (req.method === 'GET' && path === '/keys') {
-      this.#json(res, {
-        keys: this.#keys.map((k) => ({
-          use: 'sig',
-          kty: 'RSA',
-          kid: k.kid,
-          alg: 'RS256',
-          n: k.jwk.n,
-          e: k.jwk.e,
-          ...(k.x5c ? { x5c: [k.x5c] } : {}),
-        })),
-      });
+      // As kube-apiserver: the JWKS has one representation, and an Accept that rules it out
+      // (application/json alone) gets 406. No Accept, or */*, is fine (libcurl, Go, fetch).
+      const accept = req.headers.accept ?? '*/*';
+      if (!/application\/jwk-set\+json|\*\/\*/.test(accept)) {
+        res
+          .writeHead(406, { 'content-type': 'text/plain' })
+          .end('406: Not Acceptable\n\nAvailable representations: application/jwk-set+json');
+        return;
+      }
+      this.#json(
+        res,
+        {
+          keys: this.#keys.map((k) => ({
+            use: 'sig',
+            kty: 'RSA',
+            kid: k.kid,
+            alg: 'RS256',
+            n: k.jwk.n,
+            e: k.jwk.e,
+            ...(k.x5c ? { x5c: [k.x5c] } : {}),
+          })),
+        },
+        'application/jwk-set+json',
+      );
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     }
   }
 
-  #json(res: ServerResponse, body: unknown): void {
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  #json(res: ServerResponse, body: unknown, type = 'application/json'): void {
+    res.writeHead(200, { 'content-type': type }).end(JSON.stringify(body));
   }
 }
