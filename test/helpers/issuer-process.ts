@@ -4,31 +4,25 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { request } from 'node:https';
 import { createInterface } from 'node:readline';
-import { BUNDLE, type LogLine } from './sidecar-process.ts';
+import { type LogLine, LogLines } from './log-lines.ts';
+import { BUNDLE } from './sidecar-process.ts';
 
 export class IssuerProcess {
   readonly child: ChildProcess;
-  readonly lines: LogLine[] = [];
+  readonly #log = new LogLines();
+  readonly lines: LogLine[] = this.#log.all;
   /** Everything written to stdout and stderr, as written: what a log search must look through. */
   output = '';
   readonly exited: Promise<number | null>;
   issuerPort = 0;
   opsPort = 0;
-  readonly #waiters: Array<{ predicate: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
 
   private constructor(child: ChildProcess) {
     this.child = child;
     child.stderr?.on('data', (d: Buffer) => (this.output += d.toString('utf8')));
     createInterface({ input: child.stdout! }).on('line', (text) => {
       this.output += `${text}\n`;
-      if (!text.trim()) return;
-      const line = JSON.parse(text) as LogLine;
-      this.lines.push(line);
-      for (const w of [...this.#waiters])
-        if (w.predicate(line)) {
-          this.#waiters.splice(this.#waiters.indexOf(w), 1);
-          w.resolve(line);
-        }
+      this.#log.push(text);
     });
     this.exited = new Promise((resolve) => child.on('exit', resolve));
   }
@@ -49,12 +43,7 @@ export class IssuerProcess {
 
   /** The first line (seen or to come) matching `predicate`; rejects if the process exits first. */
   waitFor(predicate: (l: LogLine) => boolean): Promise<LogLine> {
-    const seen = this.lines.find(predicate);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      this.#waiters.push({ predicate, resolve });
-      void this.exited.then((code) => reject(new Error(`the issuer exited (${code}): ${this.output}`)));
-    });
+    return this.#log.waitFor(predicate, this.exited, (code) => `the issuer exited (${code}): ${this.output}`);
   }
 
   /** GET over HTTPS, trusting `ca`. */

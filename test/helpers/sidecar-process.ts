@@ -8,12 +8,13 @@ import { createInterface } from 'node:readline';
 import { FakeSts, type FakeStsOptions } from '../fakes/fake-sts.ts';
 import { OidcIssuer, type SignTokenOptions } from '../fakes/oidc-issuer.ts';
 import { KubeletTokenVolume } from './kubelet-token-volume.ts';
+import { type LogLine, LogLines } from './log-lines.ts';
 
 export const BUNDLE = new URL('../../dist/sts-sidecar.mjs', import.meta.url).pathname;
 export const AUDIENCE = 'sts.example.test';
 export const ROLE_ARN = 'arn:aws:iam:::role/app';
 
-export type LogLine = Record<string, unknown>;
+export type { LogLine } from './log-lines.ts';
 
 export interface SidecarProcessOptions {
   /** Extra or overriding env for the sidecar. */
@@ -70,14 +71,14 @@ export class SidecarProcess {
   readonly volume: KubeletTokenVolume;
   readonly authDir: string;
   readonly authTokenFile: string;
+  readonly #log = new LogLines();
   /** Every NDJSON line so far. */
-  readonly lines: LogLine[] = [];
+  readonly lines: LogLine[] = this.#log.all;
   /** Everything the sidecar wrote to stderr (start-up errors). */
   stderr = '';
   readonly exited: Promise<number | null>;
   credentialsUrl = '';
   opsUrl = '';
-  readonly #waiters: Array<{ predicate: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
   #exitCode: number | null | undefined;
 
   private constructor(parts: {
@@ -97,16 +98,7 @@ export class SidecarProcess {
       this.stderr += d.toString('utf8');
     });
     const rl = createInterface({ input: this.child.stdout! });
-    rl.on('line', (text) => {
-      if (!text.trim()) return;
-      const line = JSON.parse(text) as LogLine;
-      this.lines.push(line);
-      for (const w of [...this.#waiters])
-        if (w.predicate(line)) {
-          this.#waiters.splice(this.#waiters.indexOf(w), 1);
-          w.resolve(line);
-        }
-    });
+    rl.on('line', (text) => this.#log.push(text));
     this.exited = new Promise((resolve) =>
       this.child.on('exit', (code) => {
         this.#exitCode = code;
@@ -157,26 +149,21 @@ export class SidecarProcess {
 
   /** Resolves with the first line (already seen or still to come) matching `predicate`. */
   waitFor(predicate: (l: LogLine) => boolean): Promise<LogLine> {
-    const seen = this.lines.find(predicate);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      if (this.#exitCode !== undefined) reject(new Error(`the sidecar exited (${this.#exitCode})`));
-      this.#waiters.push({ predicate, resolve });
-      this.exited.then((code) =>
-        reject(
-          new Error(`the sidecar exited (${code}) before the expected log line; stderr: ${this.stderr}`),
-        ),
-      );
-    });
+    return this.#log.waitFor(
+      predicate,
+      this.exited,
+      (code) => `the sidecar exited (${code}) before the expected log line; stderr: ${this.stderr}`,
+    );
   }
 
   /** Resolves with the next matching line after `action`. */
   async next(predicate: (l: LogLine) => boolean, action: () => unknown = () => {}): Promise<LogLine> {
-    const after = this.lines.length;
-    const pending = new Promise<LogLine>((resolve, reject) => {
-      this.#waiters.push({ predicate: (l) => this.lines.indexOf(l) >= after && predicate(l), resolve });
-      this.exited.then((code) => reject(new Error(`the sidecar exited (${code})`)));
-    });
+    const pending = this.#log.waitFor(
+      predicate,
+      this.exited,
+      (code) => `the sidecar exited (${code})`,
+      this.lines.length,
+    );
     await action();
     return pending;
   }
