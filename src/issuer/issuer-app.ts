@@ -43,15 +43,9 @@ export async function startIssuerApp(
   deps: IssuerDeps = {},
 ): Promise<RunningIssuer> {
   const metrics = new IssuerMetrics();
-  const undo = new StartupUndo();
-  try {
-    return await bringUp();
-  } catch (error) {
-    await undo.unwind();
-    throw error;
-  }
+  return StartupUndo.attempt(bringUp);
 
-  async function bringUp(): Promise<RunningIssuer> {
+  async function bringUp(undo: StartupUndo): Promise<RunningIssuer> {
     const ca = await loadCertificateAuthority(config.caKeyFile);
     const tls = watchTlsPair(
       { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile },

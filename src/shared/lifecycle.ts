@@ -16,6 +16,20 @@ export class StartupUndo {
     this.#steps.push(undo);
   }
 
+  /**
+   * Runs `bringUp` with a fresh StartupUndo; when it throws, unwinds what it had started and
+   * rethrows. The one try/unwind every subcommand's start uses.
+   */
+  static async attempt<T>(bringUp: (undo: StartupUndo) => Promise<T>): Promise<T> {
+    const undo = new StartupUndo();
+    try {
+      return await bringUp(undo);
+    } catch (error) {
+      await undo.unwind();
+      throw error;
+    }
+  }
+
   /** Runs every undo step, last first; their own failures are ignored (the start already failed). */
   async unwind(): Promise<void> {
     for (const undo of this.#steps.reverse()) await undo().catch(() => undefined);

@@ -46,16 +46,10 @@ export async function startSidecarApp(config: SidecarConfig, logger: Logger): Pr
   const log = logger.child({ component: 'server' });
   const metrics = new SidecarMetrics();
   const sidecar = new Sidecar({ config, logger, metrics });
-  const undo = new StartupUndo();
-  try {
-    return await bringUp();
-  } catch (error) {
-    await undo.unwind();
-    throw error;
-  }
+  return StartupUndo.attempt(bringUp);
 
-  async function bringUp(): Promise<RunningSidecar> {
-    const authToken = await startAuthToken();
+  async function bringUp(undo: StartupUndo): Promise<RunningSidecar> {
+    const authToken = await startAuthToken(undo);
     const credentialsServer = createCredentialsServer({
       store: sidecar.store,
       metrics,
@@ -122,7 +116,9 @@ export async function startSidecarApp(config: SidecarConfig, logger: Logger): Pr
    * The endpoint auth token: generated and written once, or an operator's file followed through
    * rotations (SDKs re-read the file per request, so a rotated token must be honoured at once).
    */
-  async function startAuthToken(): Promise<{ current: () => Buffer; close: () => Promise<void> }> {
+  async function startAuthToken(
+    undo: StartupUndo,
+  ): Promise<{ current: () => Buffer; close: () => Promise<void> }> {
     if (config.authTokenSource === 'generate') {
       const token = Buffer.from(generateAuthToken());
       await writeAuthTokenFile(config.authTokenFile, token.toString());

@@ -38,15 +38,9 @@ export async function startWebhookApp(
   deps: WebhookDeps = {},
 ): Promise<RunningWebhook> {
   const metrics = new WebhookMetrics();
-  const undo = new StartupUndo();
-  try {
-    return await bringUp();
-  } catch (error) {
-    await undo.unwind();
-    throw error;
-  }
+  return StartupUndo.attempt(bringUp);
 
-  async function bringUp(): Promise<RunningWebhook> {
+  async function bringUp(undo: StartupUndo): Promise<RunningWebhook> {
     const tls = watchTlsPair(
       { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile },
       { logger, metrics, pollIntervalMs: deps.tlsPollIntervalMs },
