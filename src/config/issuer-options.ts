@@ -2,7 +2,7 @@
  * The options of `sts-sidecar issuer`, the OIDC issuer publisher: one row each, the single
  * source for flag parsing, `--help` and the docs. Defaults live here, in one place.
  */
-import { servedComponentOptions } from './served-options.ts';
+import { KUBECONFIG_OPTION, servedComponentOptions } from './served-options.ts';
 import type { OptionSpec } from './option-spec.ts';
 import { PORT_RANGE } from './sidecar-options.ts';
 
@@ -151,13 +151,7 @@ export const ISSUER_OPTIONS: readonly IssuerOptionSpec[] = [
     kind: 'string',
     pattern: { regex: DNS_SUBDOMAIN, problem: 'is not a ServiceAccount name (a DNS-1123 subdomain).' },
   },
-  {
-    key: 'kubeconfig',
-    env: 'KUBECONFIG',
-    flag: 'kubeconfig',
-    doc: 'Kubeconfig file. Default: the in-cluster service account.',
-    kind: 'string',
-  },
+  KUBECONFIG_OPTION,
   ...servedComponentOptions(
     'STS_SIDECAR_ISSUER_',
     'After SIGTERM, keep serving this long ({range}) with /readyz at 503, while the Service stops routing here.',

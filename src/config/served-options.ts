@@ -2,6 +2,18 @@ import { LOG_LEVELS } from '../shared/log.ts';
 import type { OptionSpec } from './option-spec.ts';
 
 /**
+ * The API server connection of a component that reads from it (the webhook, the issuer): the
+ * variable kubectl and client-node read too, so it is not prefixed.
+ */
+export const KUBECONFIG_OPTION: OptionSpec<'kubeconfig'> = {
+  key: 'kubeconfig',
+  env: 'KUBECONFIG',
+  flag: 'kubeconfig',
+  doc: 'Kubeconfig file. Default: the in-cluster service account.',
+  kind: 'string',
+};
+
+/**
  * The stop and log options of a component served behind a Service (the webhook, the issuer):
  * one definition of their ranges and defaults, each table adding them under its own env prefix.
  * `drainDoc` says what a refused request costs that component.

@@ -2,7 +2,7 @@
  * The webhook's options (`sts-sidecar webhook`): one row each, the single source for flag
  * parsing, `--help` and docs/webhook.md. Defaults live here, in one place (pino defaultOptions).
  */
-import { servedComponentOptions } from './served-options.ts';
+import { KUBECONFIG_OPTION, servedComponentOptions } from './served-options.ts';
 import type { OptionSpec } from './option-spec.ts';
 import { PORT_RANGE } from './sidecar-options.ts';
 import { FLAVORS } from './stores.ts';
@@ -223,13 +223,7 @@ export const WEBHOOK_OPTIONS: readonly WebhookOptionSpec[] = [
     kind: 'integer',
     range: { min: 0, max: 5_000 },
   },
-  {
-    key: 'kubeconfig',
-    env: 'KUBECONFIG',
-    flag: 'kubeconfig',
-    doc: 'Kubeconfig file. Default: the in-cluster service account.',
-    kind: 'string',
-  },
+  KUBECONFIG_OPTION,
   ...servedComponentOptions(
     'STS_SIDECAR_WEBHOOK_',
     'After SIGTERM, keep answering admission requests this long ({range}) with /readyz at 503, while the Service stops routing here; under failurePolicy Ignore a request refused meanwhile would admit the pod without the sidecar.',
