@@ -13,6 +13,7 @@ import {
 } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FakeKubeApi } from './fake-kube-api.ts';
+import { apiServerJwk, JWKS_MEDIA_TYPE, refusedJwksAccept } from './kube-jwks.ts';
 
 /** down: connection reset; slow: never answers; oversized: a 300 KiB body; notjson: HTML. */
 export type IssuerFault = 'down' | 'http500' | 'http403' | 'slow' | 'oversized' | 'notjson';
@@ -119,23 +120,9 @@ export class FakeClusterIssuer {
     if (url.pathname === '/openid/v1/jwks') {
       this.requests.jwks++;
       if (this.#fault(res, 'documents')) return true;
-      // As kube-apiserver: the JWKS has one representation, and Accept must allow it.
-      const accept = req.headers.accept ?? '*/*';
-      if (!/application\/jwk-set\+json|\*\/\*/.test(accept)) {
-        res
-          .writeHead(406, { 'content-type': 'text/plain' })
-          .end('406: Not Acceptable\n\nAvailable representations: application/jwk-set+json');
-        return true;
-      }
-      const keys = this.keys.map((k) => ({
-        use: 'sig',
-        kty: 'RSA',
-        kid: k.kid,
-        alg: 'RS256',
-        n: k.publicJwk.n,
-        e: k.publicJwk.e,
-      }));
-      res.writeHead(200, { 'content-type': 'application/jwk-set+json' }).end(JSON.stringify({ keys }));
+      if (refusedJwksAccept(req, res)) return true;
+      const keys = this.keys.map(apiServerJwk);
+      res.writeHead(200, { 'content-type': JWKS_MEDIA_TYPE }).end(JSON.stringify({ keys }));
       return true;
     }
     return false;

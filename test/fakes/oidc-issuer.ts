@@ -20,6 +20,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { apiServerJwk, JWKS_MEDIA_TYPE, refusedJwksAccept } from './kube-jwks.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -228,29 +229,16 @@ export class OidcIssuer {
         id_token_signing_alg_values_supported: ['RS256'],
       });
     } else if (req.method === 'GET' && path === '/keys') {
-      // As kube-apiserver: the JWKS has one representation, and an Accept that rules it out
-      // (application/json alone) gets 406. No Accept, or */*, is fine (libcurl, Go, fetch).
-      const accept = req.headers.accept ?? '*/*';
-      if (!/application\/jwk-set\+json|\*\/\*/.test(accept)) {
-        res
-          .writeHead(406, { 'content-type': 'text/plain' })
-          .end('406: Not Acceptable\n\nAvailable representations: application/jwk-set+json');
-        return;
-      }
+      if (refusedJwksAccept(req, res)) return;
       this.#json(
         res,
         {
           keys: this.#keys.map((k) => ({
-            use: 'sig',
-            kty: 'RSA',
-            kid: k.kid,
-            alg: 'RS256',
-            n: k.jwk.n,
-            e: k.jwk.e,
+            ...apiServerJwk({ kid: k.kid, publicJwk: k.jwk }),
             ...(k.x5c ? { x5c: [k.x5c] } : {}),
           })),
         },
-        'application/jwk-set+json',
+        JWKS_MEDIA_TYPE,
       );
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');

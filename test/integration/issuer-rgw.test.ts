@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import type { FakeClusterIssuer } from '../fakes/fake-cluster-issuer.ts';
 import { newSigningKey } from '../fakes/fake-cluster-issuer.ts';
+import { apiServerJwk } from '../fakes/kube-jwks.ts';
 import { findRgwPeer, postAssumeRoleWithWebIdentity, RgwIam, type RgwPeer } from '../helpers/ceph-rgw.ts';
 import { IssuerHarness } from '../helpers/issuer-harness.ts';
 
@@ -77,14 +78,7 @@ async function rawIssuer(t: TestContext, peer: RgwPeer, cluster: FakeClusterIssu
       req.url === '/.well-known/openid-configuration'
         ? { issuer: url, jwks_uri: `${url}/openid/v1/jwks` }
         : {
-            keys: cluster.keys.map((k) => ({
-              use: 'sig',
-              kty: 'RSA',
-              kid: k.kid,
-              alg: 'RS256',
-              n: k.publicJwk.n,
-              e: k.publicJwk.e,
-            })),
+            keys: cluster.keys.map(apiServerJwk),
           };
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   });
