@@ -155,6 +155,23 @@ async function exchange(token: string) {
   });
 }
 
+/** `helm upgrade` of the publisher with issuer.x5c set, waiting for the rollout. */
+async function setX5c(on: boolean): Promise<void> {
+  await helmOn(need().cluster, helm, [
+    'upgrade',
+    RELEASE,
+    CHART_DIR,
+    '-n',
+    RELEASE_NS,
+    '--reuse-values',
+    '--set',
+    `issuer.x5c=${on}`,
+    '--wait',
+    '--timeout',
+    '3m',
+  ]);
+}
+
 /** `sts-sidecar check --json` on the host, with the sidecar's own env and a token file. */
 async function runCheck(tokenFile: string): Promise<{ code: number; report: Record<string, unknown> }> {
   const w = need();
@@ -321,37 +338,10 @@ describe('Ceph RGW with a real cluster: the OIDC publisher (issue #12)', { skip,
   });
 
   test("without x5c (the publisher passing the API server's JWKS through) RGW refuses the same token, and check names the missing x5c", async (t) => {
-    const w = need();
     const token = await apiServerToken();
     assert.equal((await exchange(token)).status, 200, 'accepted with x5c');
-    await helmOn(w.cluster, helm, [
-      'upgrade',
-      RELEASE,
-      CHART_DIR,
-      '-n',
-      RELEASE_NS,
-      '--reuse-values',
-      '--set',
-      'issuer.x5c=false',
-      '--wait',
-      '--timeout',
-      '3m',
-    ]);
-    t.after(() =>
-      helmOn(w.cluster, helm, [
-        'upgrade',
-        RELEASE,
-        CHART_DIR,
-        '-n',
-        RELEASE_NS,
-        '--reuse-values',
-        '--set',
-        'issuer.x5c=true',
-        '--wait',
-        '--timeout',
-        '3m',
-      ]),
-    );
+    await setX5c(false);
+    t.after(() => setX5c(true));
     await until('every publisher serves keys without x5c', async () =>
       (await publishedKeys()).every((k) => k.x5c === undefined) ? true : undefined,
     );
