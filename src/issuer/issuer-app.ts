@@ -2,7 +2,6 @@ import type { AddressInfo } from 'node:net';
 import { type IssuerConfig, loadIssuerConfig } from '../config/issuer-config.ts';
 import { type Clock, systemClock } from '../credentials/clock.ts';
 import { createIssuerApi, type IssuerApi } from '../kube/issuer-api.ts';
-import { closeGracefully } from '../shared/http-lifecycle.ts';
 import { StartupUndo } from '../shared/lifecycle.ts';
 import type { Logger } from '../shared/log.ts';
 import { bindServedListeners, drainingShutdown } from '../shared/served-listeners.ts';
@@ -87,10 +86,8 @@ export async function startIssuerApp(
       notReadyText: 'not ready: see the log (no documents, stale documents, issuer mismatch or draining)',
       onEvict: () => metrics.connectionsDropped.inc({ listener: 'ops' }),
     });
-    undo.push(() => closeGracefully(server, 0));
-    undo.push(() => closeGracefully(ops, 0));
     const listeners = { name: 'issuer', served: server, ops };
-    const bound = await bindServedListeners(listeners, config, logger);
+    const bound = await bindServedListeners(listeners, config, logger, undo);
     logger.info(
       {
         event: 'listening',

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { closeGracefully, listenOrFail } from './http-lifecycle.ts';
-import { idempotent } from './lifecycle.ts';
+import { idempotent, type StartupUndo } from './lifecycle.ts';
 import type { Logger } from './log.ts';
 import { sleep } from './timers.ts';
 
@@ -18,13 +18,17 @@ export interface ServedListeners {
 
 /**
  * Binds the served listener (--listen-host/port), then ops (--ops-host/port); a bind failure is
- * a fatal LISTEN_FAILED naming the flags. Later listener errors are logged, never thrown.
+ * a fatal LISTEN_FAILED naming the flags, and a later start-up failure closes both (`undo`).
+ * Later listener errors are logged, never thrown.
  */
 export async function bindServedListeners(
   listeners: ServedListeners,
   at: { listenHost: string; listenPort: number; opsHost: string; opsPort: number },
   logger: Logger,
+  undo: StartupUndo,
 ): Promise<{ served: AddressInfo; ops: AddressInfo }> {
+  undo.push(() => closeGracefully(listeners.served, 0));
+  undo.push(() => closeGracefully(listeners.ops, 0));
   const served = await listenOrFail(listeners.served, at.listenHost, at.listenPort, 'listen');
   const ops = await listenOrFail(listeners.ops, at.opsHost, at.opsPort, 'ops');
   for (const [name, server] of [

@@ -3,7 +3,6 @@ import { loadWebhookConfig, type WebhookConfig } from '../config/webhook-config.
 import { createServiceAccountApi, type ServiceAccountApi } from '../kube/kube-client.ts';
 import { ServiceAccountCache } from './service-account-cache.ts';
 import type { Logger } from '../shared/log.ts';
-import { closeGracefully } from '../shared/http-lifecycle.ts';
 import { StartupUndo } from '../shared/lifecycle.ts';
 import { bindServedListeners, drainingShutdown } from '../shared/served-listeners.ts';
 import { createOpsServer } from '../shared/ops-server.ts';
@@ -77,10 +76,8 @@ export async function startWebhookApp(
           ? 'Draining after SIGTERM: admission requests are still answered until the drain ends.'
           : 'Starting: the admission listener is not up yet.',
     });
-    undo.push(() => closeGracefully(admission, 0));
-    undo.push(() => closeGracefully(ops, 0));
     const listeners = { name: 'admission', served: admission, ops };
-    const bound = await bindServedListeners(listeners, config, logger);
+    const bound = await bindServedListeners(listeners, config, logger, undo);
     logger.info(
       {
         event: 'listening',
