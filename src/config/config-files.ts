@@ -1,10 +1,4 @@
-import { readFileAtMostSync } from '../shared/read-bounded-file.ts';
-
-/**
- * Cap on a CA bundle or certificate file read at start-up. Debian's whole system bundle
- * (ca-certificates, ~150 roots) is about 220 KB; a file over 1 MiB is a wrong mount.
- */
-export const MAX_PEM_FILE_BYTES = 1024 * 1024;
+import { MAX_PEM_FILE_BYTES, readFileAtMostSync } from '../shared/read-bounded-file.ts';
 
 /** Cap on a kubeconfig read at start-up (one with embedded certificates is a few KiB). */
 export const MAX_KUBECONFIG_BYTES = 1024 * 1024;

@@ -1,5 +1,6 @@
 import { readFileAtMostSync } from '../shared/read-bounded-file.ts';
-import { MAX_KUBECONFIG_BYTES, MAX_PEM_FILE_BYTES, unreadable } from './config-files.ts';
+import { MAX_PEM_FILE_BYTES } from '../shared/read-bounded-file.ts';
+import { MAX_KUBECONFIG_BYTES, unreadable } from './config-files.ts';
 import type { LogLevel } from '../shared/log.ts';
 import { ISSUER_OPTIONS, type IssuerOptionKey } from './issuer-options.ts';
 import { loadOptions } from './option-loader.ts';

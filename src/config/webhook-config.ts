@@ -1,4 +1,5 @@
-import { MAX_PEM_FILE_BYTES, unreadable } from './config-files.ts';
+import { MAX_PEM_FILE_BYTES } from '../shared/read-bounded-file.ts';
+import { unreadable } from './config-files.ts';
 import type { LogLevel } from '../shared/log.ts';
 import { loadOptions } from './option-loader.ts';
 import { WEBHOOK_OPTIONS, type WebhookOptionKey } from './webhook-options.ts';

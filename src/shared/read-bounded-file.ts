@@ -1,6 +1,12 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 
+/**
+ * Cap on a PEM file (a CA bundle, a certificate, a key). Debian's whole system bundle
+ * (ca-certificates, ~150 roots) is about 220 KB; a file over 1 MiB is a wrong mount.
+ */
+export const MAX_PEM_FILE_BYTES = 1024 * 1024;
+
 /** Thrown by {@link readFileAtMost} when the file holds more than the limit. */
 export class FileTooLargeError extends Error {
   readonly code = 'EFBIG';

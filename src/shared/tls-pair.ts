@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { createSecureContext } from 'node:tls';
 import { SidecarError } from './errors.ts';
 import type { Logger } from './log.ts';
+import { MAX_PEM_FILE_BYTES, readFileAtMost } from './read-bounded-file.ts';
 import { ReloadableSecret } from './reloadable-secret.ts';
 
 export interface TlsFiles {
@@ -28,7 +28,13 @@ export async function readTlsPair(files: TlsFiles, owner: TlsOwner): Promise<Tls
   let cert: Buffer;
   let key: Buffer;
   try {
-    [cert, key] = await Promise.all([readFile(files.certFile), readFile(files.keyFile)]);
+    // Bounded: these are re-read on every change of the mount (a wrong mount must not fill the heap).
+    [cert, key] = (
+      await Promise.all([
+        readFileAtMost(files.certFile, MAX_PEM_FILE_BYTES),
+        readFileAtMost(files.keyFile, MAX_PEM_FILE_BYTES),
+      ])
+    ).map((pem) => Buffer.from(pem)) as [Buffer, Buffer];
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     throw new SidecarError(
