@@ -216,6 +216,25 @@ async function publisherPods(): Promise<Array<{ name: string; ip: string }>> {
     .map((p) => ({ name: p.metadata.name, ip: p.status.podIP ?? '' }));
 }
 
+/**
+ * The JWKS of every publisher replica in service, each asked directly inside the namespace: the
+ * Service sends RGW's fetch to any of them, and each refreshes on its own schedule, so a test that
+ * depends on what RGW gets waits until all of them agree (the certificate names the Service, not
+ * the pod IP: not verified here).
+ */
+async function replicaKeys(): Promise<Jwk[][]> {
+  const pods = await publisherPods();
+  return Promise.all(
+    pods.map(async (p) => {
+      const res = await netnsHttp(need().cluster.netns, `https://${p.ip}:8443/openid/v1/jwks`, {
+        insecure: true,
+      });
+      assert.equal(res.status, 200, res.body);
+      return (JSON.parse(res.body) as { keys: Jwk[] }).keys;
+    }),
+  );
+}
+
 /** A counter of one publisher pod's /metrics (ops port 9189), read from inside the namespace. */
 async function metric(podIp: string, series: string): Promise<number> {
   const res = await netnsHttp(need().cluster.netns, `http://${podIp}:9189/metrics`);
@@ -342,9 +361,10 @@ describe('Ceph RGW with a real cluster: the OIDC publisher (issue #12)', { skip,
     assert.equal((await exchange(token)).status, 200, 'accepted with x5c');
     await setX5c(false);
     t.after(() => setX5c(true));
-    await until('every publisher serves keys without x5c', async () =>
-      (await publishedKeys()).every((k) => k.x5c === undefined) ? true : undefined,
-    );
+    await until('every publisher replica serves keys without x5c', async () => {
+      const all = await replicaKeys();
+      return all.length > 0 && all.every((keys) => keys.every((k) => k.x5c === undefined)) ? true : undefined;
+    });
     const refused = await exchange(token);
     assert.notEqual(refused.status, 200, 'RGW 16.2.15 refuses a JWKS without x5c');
     assert.match(refused.body, /AccessDenied|InvalidIdentityToken|Unknown/);
@@ -357,15 +377,14 @@ describe('Ceph RGW with a real cluster: the OIDC publisher (issue #12)', { skip,
 
   test('the publisher survives an API server restart: cached documents while it is down, RGW still accepts, refreshed after', async () => {
     const w = need();
-    // The x5c-off test's upgrade back may still be rolling out.
-    await kubectl(w.cluster, [
-      'rollout',
-      'status',
-      '-n',
-      RELEASE_NS,
-      `deployment/${RELEASE}-sts-sidecar-issuer`,
-      '--timeout=3m',
-    ]);
+    // The x5c-off test's upgrade back may still be rolling out: wait until every replica in
+    // service has x5c again, whichever one the Service picks.
+    await until('every publisher replica serves x5c again', async () => {
+      const all = await replicaKeys();
+      return all.length >= 2 && all.every((keys) => keys.every((k) => k.x5c?.length === 1))
+        ? true
+        : undefined;
+    });
     const pods = await publisherPods();
     const before = await publishedKeys();
     assert.ok(before.every((k) => k.x5c?.length === 1));
@@ -397,9 +416,10 @@ describe('Ceph RGW with a real cluster: the OIDC publisher (issue #12)', { skip,
     const token = await apiServerToken();
     const newKid = kidOf(token);
     assert.ok(!before.some((k) => k.kid === newKid), 'the API server signs with a new key');
-    const keys = await until('the publisher serves the new key first', async () => {
-      const k = await publishedKeys();
-      return k.length === before.length + 1 && k[0]!.kid === newKid ? k : undefined;
+    const keys = await until('every publisher replica serves the new key first', async () => {
+      const all = await replicaKeys();
+      const ready = all.every((k) => k.length === before.length + 1 && k[0]!.kid === newKid);
+      return all.length >= 2 && ready ? all[0] : undefined;
     });
     assert.ok(
       keys.every((k) => k.x5c?.length === 1),
